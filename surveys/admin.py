@@ -1,0 +1,615 @@
+"""The brand admin: every list, form, choice and action is limited to the user's brands.
+
+Access comes from Membership roles, not Django's model permissions: owners and
+editors change surveys, creators and links; analysts read them. Another brand's
+object is a 404 everywhere. Superusers see everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from surveys import access, design, embed
+from surveys.choices import Role
+from surveys.instruments import INSTRUMENTS
+from surveys.models import (
+    Brand,
+    Creator,
+    CreatorLink,
+    Membership,
+    Question,
+    QuestionWording,
+    Response,
+    Survey,
+)
+
+ADMIN_JS = ("surveys/admin.js",)
+
+
+def scoped_choices(model: type[Model], user: Any) -> QuerySet | None:
+    """Return the objects of ``model`` a non-superuser may pick in a form, or None if unscoped."""
+    brands = access.brand_ids(user, access.EDIT_ROLES)
+    if model is Brand:
+        return Brand.objects.filter(pk__in=brands)
+    if model in (Creator, Survey):
+        return model.objects.filter(brand_id__in=brands)
+    if model in (Question, CreatorLink):
+        return model.objects.filter(survey__brand_id__in=brands)
+    return None
+
+
+def _response_count(**outer: str) -> Coalesce:
+    """Return a subquery counting real responses, joined on ``outer`` (field → outer ref)."""
+    counts = (
+        Response.objects.filter(is_test=False, **{k: OuterRef(v) for k, v in outer.items()})
+        .order_by()
+        .values(*outer)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+class BrandScoped:
+    """Role- and brand-based permissions shared by model admins and inlines."""
+
+    brand_path = "brand"
+    view_roles: frozenset[str] = access.ALL_ROLES
+    edit_roles: frozenset[str] = access.EDIT_ROLES
+
+    def brand_id_of(self, obj: Model) -> int | None:
+        *parents, last = self.brand_path.split("__")
+        for name in parents:
+            obj = getattr(obj, name, None)
+            if obj is None:
+                return None
+        if last == "pk":
+            return obj.pk
+        return getattr(obj, f"{last}_id", None)
+
+    def _allowed(self, request: HttpRequest, obj: Model | None, roles: frozenset[str]) -> bool:
+        user = request.user
+        if user.is_superuser:
+            return True
+        if obj is None:
+            return bool(access.brand_ids(user, roles))
+        return access.has_role(user, self.brand_id_of(obj), roles)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(access.brand_roles(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._allowed(request, obj, self.view_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._allowed(request, obj, self.edit_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._allowed(request, obj, self.edit_roles)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            choices = scoped_choices(db_field.related_model, request.user)
+            if choices is not None:
+                kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class BrandScopedAdmin(BrandScoped, admin.ModelAdmin):
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.brand_path}__in": access.brand_ids(request.user, self.view_roles)})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request, None, self.edit_roles)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with ID “{object_id}”.")
+        return obj
+
+    def require_editable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Refuse an action when any selected object is outside the user's editable brands."""
+        if request.user.is_superuser:
+            return
+        editable = access.brand_ids(request.user, self.edit_roles)
+        if queryset.exclude(**{f"{self.brand_path}__in": editable}).exists():
+            raise PermissionDenied
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        if not self._allowed(request, obj, self.edit_roles):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        super().delete_queryset(request, queryset)
+
+
+class BrandScopedInline(BrandScoped):
+    """Inline permissions follow the parent object's brand (``obj`` is the parent)."""
+
+    parent_brand_path = "brand"
+
+    def brand_id_of(self, obj: Model) -> int | None:
+        return getattr(obj, f"{self.parent_brand_path}_id", None)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._allowed(request, obj, self.edit_roles)
+
+    def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        request._trustpoll_parent = obj  # read by formfield_for_foreignkey
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+
+class ChoiceForm(forms.Form):
+    """The intermediate form of an action that needs one choice."""
+
+    def __init__(self, *args: Any, field: forms.Field, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["choice"] = field
+
+
+def choice_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    title: str,
+    field: forms.Field,
+    apply: Callable[[Any], str],
+    help_html: str = "",
+) -> HttpResponse | None:
+    """Run an action that first asks for one value on an intermediate page."""
+    form = ChoiceForm(request.POST if "apply" in request.POST else None, field=field)
+    if "apply" in request.POST and form.is_valid():
+        try:
+            modeladmin.message_user(request, apply(form.cleaned_data["choice"]), messages.SUCCESS)
+        except ValidationError as exc:
+            modeladmin.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "queryset": queryset,
+        "form": form,
+        "action": request.POST.get("action", ""),
+        "help_html": help_html,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/surveys/choice_action.html", context)
+
+
+def instrument_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Instrument",
+        choices=[(key, f"{i.name} — {len(i.items)} items") for key, i in INSTRUMENTS.items()],
+    )
+
+
+def instrument_help() -> str:
+    return format_html_join(
+        "",
+        "<p><strong>{}</strong>: {}<br><small>{}</small></p>",
+        ((i.name, i.description, i.citation) for i in INSTRUMENTS.values()),
+    )
+
+
+# --- brands and members ---------------------------------------------------------------------
+
+
+@admin.register(Brand)
+class BrandAdmin(BrandScopedAdmin):
+    brand_path = "pk"
+    edit_roles = frozenset({Role.OWNER})
+    list_display = ("name", "slug", "tier_micro_min", "tier_macro_min", "tier_celebrity_min")
+    search_fields = ("name", "slug")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "privacy_notice_url")}),
+        (
+            "Creator tiers",
+            {
+                "fields": ("tier_micro_min", "tier_macro_min", "tier_celebrity_min"),
+                "description": "Nano below the micro threshold; every creator's tier is "
+                "recomputed when these change. Responses keep the tier they had.",
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=access.brand_ids(request.user, self.view_roles))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return () if request.user.is_superuser else ("slug",)
+
+
+@admin.register(Membership)
+class MembershipAdmin(BrandScopedAdmin):
+    view_roles = frozenset({Role.OWNER})
+    edit_roles = frozenset({Role.OWNER})
+    list_display = ("user", "brand", "role", "created_at")
+    list_filter = ("role", "brand")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user", "brand")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        if request.user.is_superuser or obj is None:
+            return ()
+        return ("user", "brand")
+
+
+# --- creators ---------------------------------------------------------------------------------
+
+
+@admin.register(Creator)
+class CreatorAdmin(BrandScopedAdmin):
+    list_display = ("display_name", "handle", "platform", "tier", "followers", "active", "responses")
+    list_filter = ("tier", "platform", "active", "brand")
+    search_fields = ("handle", "display_name", "niche")
+    readonly_fields = ("tier",)
+    actions = ("create_links", "deactivate")
+    fields = ("brand", "handle", "display_name", "platform", "followers", "tier", "niche", "engagement_rate", "active")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(n_responses=_response_count(creator="pk"))
+
+    @admin.display(description="responses", ordering="n_responses")
+    def responses(self, obj: Creator) -> int:
+        return obj.n_responses
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("tier", "brand") if obj else ("tier",)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            answered = (
+                Creator.objects.filter(pk__in=[o.pk for o in objs])
+                .annotate(n=Count("responses"))
+                .filter(n__gt=0)
+            )
+            protected = [
+                f"@{c.handle} has {c.n} responses: deactivate the creator instead of deleting it."
+                for c in answered
+            ]
+        return deleted, counts, perms, protected
+
+    @admin.action(description="Create links to a survey for the selected creators", permissions=["change"])
+    def create_links(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        self.require_editable(request, queryset)
+        surveys = scoped_choices(Survey, request.user) if not request.user.is_superuser else Survey.objects.all()
+        surveys = surveys.filter(brand_id__in=queryset.values("brand_id"))
+
+        def apply(survey: Survey) -> str:
+            new, existing = design.create_links(survey, queryset)
+            return f"Created {len(new)} link(s) to “{survey.title}”; {existing} creator(s) already had one."
+
+        field = forms.ModelChoiceField(queryset=surveys.select_related("brand"), label="Survey")
+        return choice_action(self, request, queryset, title="Create links to a survey", field=field, apply=apply)
+
+    @admin.action(description="Deactivate the selected creators", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        count = queryset.update(active=False)
+        self.message_user(request, f"Deactivated {count} creator(s); their responses are kept.")
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+class QuestionFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        problems = []
+        for form in self.deleted_forms:
+            if form.instance.pk:
+                problem = design.deletion_problem(form.instance)
+                if problem:
+                    problems.append(problem)
+        if problems:
+            raise ValidationError(problems)
+
+
+class QuestionInline(BrandScopedInline, admin.StackedInline):
+    model = Question
+    formset = QuestionFormSet
+    extra = 0
+    ordering = ("position", "id")
+    classes = ("trustpoll-questions",)
+    fieldsets = (
+        (None, {"fields": (("position", "code", "kind", "construct"), "wording", ("required", "reverse_coded"))}),
+        (
+            "Answer options",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("scale_points", "left_label", "right_label"),
+                    "choices",
+                    ("min_value", "max_value"),
+                    "expected_answer",
+                    "help_text",
+                ),
+            },
+        ),
+        ("Display condition", {"classes": ("collapse",), "fields": (("condition_question", "condition_values"),)}),
+    )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "condition_question":
+            parent = getattr(request, "_trustpoll_parent", None)
+            kwargs["queryset"] = Question.objects.filter(survey=parent) if parent else Question.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
+    model = CreatorLink
+    extra = 0
+    fields = ("creator", "active", "promo_code", "utm_source", "utm_medium", "utm_campaign", "responses", "share")
+    readonly_fields = ("responses", "share")
+    verbose_name = "creator link"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("creator", "survey__brand")
+            .annotate(n_responses=_response_count(link="pk"))
+        )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "creator":
+            parent = getattr(request, "_trustpoll_parent", None)
+            kwargs["queryset"] = (
+                Creator.objects.filter(brand_id=parent.brand_id) if parent else Creator.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="responses")
+    def responses(self, obj: CreatorLink) -> int:
+        return getattr(obj, "n_responses", 0)
+
+    @admin.display(description="share URL and embed codes")
+    def share(self, obj: CreatorLink) -> str:
+        if not obj.pk:
+            return "—"
+        return format_html_join(
+            "",
+            '<div class="trustpoll-snippet"><label>{}<input type="text" readonly value="{}" size="40"></label>'
+            ' <button type="button" class="button trustpoll-copy">Copy</button></div>',
+            embed.snippets(obj),
+        )
+
+
+@admin.register(Survey)
+class SurveyAdmin(BrandScopedAdmin):
+    list_display = ("title", "brand", "slug", "status", "questions_count", "responses", "launched_at")
+    list_filter = ("status", "brand")
+    search_fields = ("title", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    inlines = (QuestionInline, CreatorLinkInline)
+    actions = ("duplicate", "add_instrument")
+    readonly_fields = ("launched_at", "created_at")
+    fieldsets = (
+        (None, {"fields": ("brand", "title", "slug", "status", "language")}),
+        ("Texts", {"fields": ("intro", "thank_you_text")}),
+        ("Privacy and screening", {"fields": ("privacy_notice_url", "consent_text", "min_age", "retention_days")}),
+        ("Schedule and embedding", {"fields": ("opens_at", "closes_at", "allowed_origins", "launched_at", "created_at")}),
+    )
+
+    class Media:
+        js = ADMIN_JS
+        css = {"all": ("surveys/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("brand")
+            .annotate(n_questions=Count("questions", distinct=True), n_responses=_response_count(survey="pk"))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, "brand") if obj else self.readonly_fields
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Model | None = None) -> dict[str, Any]:
+        return {} if obj else self.prepopulated_fields
+
+    @admin.display(description="questions", ordering="n_questions")
+    def questions_count(self, obj: Survey) -> int:
+        return obj.n_questions
+
+    @admin.display(description="responses", ordering="n_responses")
+    def responses(self, obj: Survey) -> int:
+        return obj.n_responses
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/add-instrument/",
+                self.admin_site.admin_view(self.add_instrument_view),
+                name="surveys_survey_add_instrument",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_instrument_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        survey = self.get_object(request, object_id)
+        if not self.has_change_permission(request, survey):
+            raise PermissionDenied
+        form = ChoiceForm(request.POST or None, field=instrument_field())
+        if request.method == "POST" and form.is_valid():
+            try:
+                added = design.insert_instrument(survey, form.cleaned_data["choice"])
+            except ValidationError as exc:
+                form.add_error("choice", exc)
+            else:
+                self.message_user(request, f"Added {len(added)} questions: {', '.join(q.code for q in added)}.")
+                return HttpResponseRedirect(reverse("admin:surveys_survey_change", args=[survey.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Add an instrument to “{survey.title}”",
+            "opts": self.opts,
+            "original": survey,
+            "form": form,
+            "help_html": instrument_help(),
+        }
+        return TemplateResponse(request, "admin/surveys/survey/add_instrument.html", context)
+
+    @admin.action(description="Duplicate the selected surveys (as drafts)", permissions=["add"])
+    def duplicate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        copies = [design.duplicate_survey(survey) for survey in queryset]
+        self.message_user(request, "Created " + ", ".join(f"“{c.slug}”" for c in copies) + ".")
+
+    @admin.action(description="Add an instrument from the scale library", permissions=["change"])
+    def add_instrument(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        self.require_editable(request, queryset)
+
+        def apply(key: str) -> str:
+            added = sum(len(design.insert_instrument(survey, key)) for survey in queryset)
+            return f"Added {added} questions from {INSTRUMENTS[key].name}."
+
+        return choice_action(
+            self,
+            request,
+            queryset,
+            title="Add an instrument from the scale library",
+            field=instrument_field(),
+            apply=apply,
+            help_html=instrument_help(),
+        )
+
+
+class QuestionWordingInline(admin.TabularInline):
+    model = QuestionWording
+    extra = 0
+    can_delete = False
+    fields = ("recorded_at", "wording")
+    readonly_fields = fields
+    verbose_name_plural = "wording history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return True
+
+
+@admin.register(Question)
+class QuestionAdmin(BrandScopedAdmin):
+    brand_path = "survey__brand"
+    list_display = ("code", "survey", "position", "kind", "construct", "reverse_coded", "required")
+    list_filter = ("kind", "construct", "survey")
+    search_fields = ("code", "wording")
+    list_select_related = ("survey",)
+    inlines = (QuestionWordingInline,)
+    exclude = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("survey", "instrument") if obj else ("instrument",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "condition_question" and not request.user.is_superuser:
+            kwargs["queryset"] = scoped_choices(Question, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        problems = [p for p in (design.deletion_problem(q) for q in objs) if p]
+        return deleted, counts, perms, [*protected, *problems] if problems else protected
+
+
+@admin.register(CreatorLink)
+class CreatorLinkAdmin(BrandScopedAdmin):
+    brand_path = "survey__brand"
+    list_display = ("creator", "survey", "active", "promo_code", "responses", "share_url")
+    list_filter = ("active", "survey", "creator__tier")
+    search_fields = ("creator__handle", "creator__display_name", "promo_code", "token")
+    list_select_related = ("creator", "survey")
+    readonly_fields = ("token", "share")
+    actions = ("deactivate",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(n_responses=_response_count(link="pk"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("survey", "creator", "token", "share") if obj else ("token", "share")
+
+    @admin.display(description="responses", ordering="n_responses")
+    def responses(self, obj: CreatorLink) -> int:
+        return obj.n_responses
+
+    share = CreatorLinkInline.share
+
+    class Media:
+        js = ADMIN_JS
+        css = {"all": ("surveys/admin.css",)}
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            protected = ["Links with responses cannot be deleted: deactivate them instead (responses are kept)."]
+        return deleted, counts, perms, protected
+
+    @admin.action(description="Deactivate the selected links", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        self.message_user(request, f"Deactivated {queryset.update(active=False)} link(s).")
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+@admin.register(Response)
+class ResponseAdmin(BrandScopedAdmin):
+    brand_path = "survey__brand"
+    list_display = ("id", "survey", "creator", "creator_tier", "source", "submitted_at", "completion_seconds", "is_test")
+    list_filter = ("is_test", "creator_tier", "source", "survey")
+    search_fields = ("creator__handle",)
+    list_select_related = ("survey", "creator")
+    show_full_result_count = False
+    date_hierarchy = "submitted_at"
+    exclude = ("respondent_hash", "form_token")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+

@@ -1,0 +1,215 @@
+"""Demo data: a brand, 40 creators over four tiers, a live survey and simulated responses.
+
+The simulation has a known truth, so the analyses can be checked against it.
+For respondent i of creator c (all latent variables in standard-deviation units):
+
+    creator mean trust     u_c ~ N(0, 0.5²)
+    trust                  T_i = u_c + e_i,            e_i ~ N(0, 1)
+    purchase intent        P_i = β_tier · T_i + v_i,   v_i ~ N(0, 1)
+    bought                 Bernoulli(logistic(−0.4 + 1.0 · P_i))
+
+with the true trust → intent slope β by tier (``TRUE_SLOPES``): nano 0.8,
+micro 0.6, macro 0.4, celebrity 0.2 — trust matters more for smaller creators.
+Items are 1–7 answers ``round(4 + 1.1·latent + N(0, 0.8²))`` clipped to the
+scale, stored mirrored (8 − x) for reverse-coded items, so after reverse
+coding a higher score means more of the construct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from surveys.choices import AttributionSource, Platform, Role, SurveyStatus, Tier
+from surveys.design import create_links, insert_instrument
+from surveys.models import Brand, Creator, CreatorLink, Membership, Response, Survey, _now
+
+DEMO_BRAND_SLUG = "demo"
+DEMO_SURVEY_SLUG = "creator-trust"
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "trustpoll-demo"
+TRUE_SLOPES: dict[str, float] = {
+    Tier.NANO: 0.8,
+    Tier.MICRO: 0.6,
+    Tier.MACRO: 0.4,
+    Tier.CELEBRITY: 0.2,
+}
+_TIER_RANGES = {
+    Tier.NANO: (1_000, 10_000),
+    Tier.MICRO: (10_000, 100_000),
+    Tier.MACRO: (100_000, 1_000_000),
+    Tier.CELEBRITY: (1_000_000, 50_000_000),
+}
+_INSTRUMENTS = (
+    "ohanian_1990",
+    "spears_singh_2004",
+    "juster_1966",
+    "reported_purchase",
+    "attention_check",
+    "about_you",
+)
+_NAMES = (
+    "Ava Bloom", "Noah Trail", "Mia Crafts", "Liam Lifts", "Zoe Greens", "Leo Lens", "Ivy Reads",
+    "Kai Cooks", "Nia Glow", "Eli Gears", "Ruby Roams", "Omar Brews", "Lena Loom", "Theo Tech",
+    "Sara Sips", "Finn Fins", "Maya Moves", "Jude Jams", "Aria Art", "Cole Climbs", "Nora Knits",
+    "Ezra Eats", "Luna Lux", "Milo Makes", "Iris Inks", "Hugo Hikes", "Cleo Curls", "Remy Rides",
+    "Tara Tunes", "Axel Aims", "Yara Yoga", "Dev Drives", "Elsa Edits", "Ravi Runs", "Gwen Garden",
+    "Otto Optics", "Pia Paints", "Sami Skates", "Vera Vlogs", "Wes Woods",
+)
+_NICHES = ("beauty", "fitness", "food", "tech", "travel", "fashion", "gaming", "home")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    brand: Brand
+    survey: Survey
+    creators: int
+    responses: int
+
+
+def demo_exists() -> bool:
+    return Brand.objects.filter(slug=DEMO_BRAND_SLUG).exists()
+
+
+def _likert(rng: np.random.Generator, latent: np.ndarray, reverse: bool) -> np.ndarray:
+    x = np.clip(np.rint(4 + 1.1 * latent + rng.normal(0, 0.8, latent.shape)), 1, 7).astype(int)
+    return 8 - x if reverse else x
+
+
+@transaction.atomic
+def seed_demo(*, responses: int = 2000, seed: int = 7) -> DemoSummary:
+    """Create the demo brand, user, creators, survey, links and ``responses`` simulated responses."""
+    if demo_exists():
+        raise ValueError("The demo brand already exists.")
+    rng = np.random.default_rng(seed)
+    brand = Brand.objects.create(
+        name="Demo Brand", slug=DEMO_BRAND_SLUG, privacy_notice_url="https://example.com/privacy"
+    )
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=DEMO_USERNAME).first()
+    if user is None:
+        user = user_model.objects.create_user(
+            DEMO_USERNAME, email="demo@example.com", password=DEMO_PASSWORD, is_staff=True
+        )
+    Membership.objects.create(user=user, brand=brand, role=Role.OWNER)
+
+    platforms = list(Platform.values)
+    creators = []
+    for index, name in enumerate(_NAMES):
+        tier = list(_TIER_RANGES)[index % 4]
+        low, high = _TIER_RANGES[tier]
+        followers = int(np.exp(rng.uniform(np.log(low), np.log(high - 1))))
+        creators.append(
+            Creator(
+                brand=brand,
+                handle=name.lower().replace(" ", "_"),
+                display_name=name,
+                platform=platforms[index % len(platforms)],
+                followers=followers,
+                niche=_NICHES[index % len(_NICHES)],
+                engagement_rate=round(float(rng.uniform(0.5, 9.0)), 2),
+                tier=tier,
+            )
+        )
+    Creator.objects.bulk_create(creators)
+
+    survey = Survey.objects.create(
+        brand=brand,
+        title="Creator trust and purchases",
+        slug=DEMO_SURVEY_SLUG,
+        status=SurveyStatus.LIVE,
+        intro="A few quick questions about {creator}. It takes about two minutes.",
+        consent_text="I agree that my anonymous answers are used for research on creator recommendations.",
+        min_age=16,
+    )
+    for key in _INSTRUMENTS:
+        insert_instrument(survey, key)
+    create_links(survey, creators)
+    links = {link.creator_id: link for link in CreatorLink.objects.filter(survey=survey)}
+    for link in links.values():
+        link.utm_source, link.utm_medium, link.utm_campaign = link.creator.platform, "social", "demo"
+    CreatorLink.objects.bulk_update(links.values(), ["utm_source", "utm_medium", "utm_campaign"])
+
+    count = _simulate_responses(rng, survey=survey, creators=creators, links=links, n=responses)
+    return DemoSummary(brand=brand, survey=survey, creators=len(creators), responses=count)
+
+
+def _simulate_responses(
+    rng: np.random.Generator,
+    *,
+    survey: Survey,
+    creators: list[Creator],
+    links: dict[int, CreatorLink],
+    n: int,
+) -> int:
+    if n <= 0:
+        return 0
+    questions = list(survey.questions.all())
+    # Uneven audiences: a few creators get most answers, some only a handful.
+    weights = rng.gamma(0.8, 1.0, len(creators))
+    who = rng.choice(len(creators), size=n, p=weights / weights.sum())
+    creator_mean = rng.normal(0, 0.5, len(creators))
+    trust = creator_mean[who] + rng.normal(0, 1, n)
+    slope = np.array([TRUE_SLOPES[creators[i].tier] for i in who])
+    intent = slope * trust + rng.normal(0, 1, n)
+    latent = {
+        "trustworthiness": trust,
+        "expertise": 0.5 * trust + rng.normal(0, 0.9, n),
+        "attractiveness": 0.2 * trust + rng.normal(0, 1, n),
+        "purchase_intent": intent,
+    }
+    columns: dict[str, np.ndarray] = {}
+    for q in questions:
+        if q.construct in latent:
+            columns[q.code] = _likert(rng, latent[q.construct], q.reverse_coded)
+    bought = rng.random(n) < 1 / (1 + np.exp(-(-0.4 + 1.0 * intent)))
+    columns["pp_juster"] = np.clip(np.rint(4 + 1.8 * intent + rng.normal(0, 1.2, n)), 0, 10).astype(int)
+    columns["bought"] = bought.astype(int)
+    buy_count = 1 + rng.poisson(np.exp(0.2 + 0.3 * intent))
+    spend = np.round(np.exp(rng.normal(3.6 + 0.3 * intent, 0.6)), 2)
+    attentive = rng.random(n) < 0.93
+    columns["attn_check"] = np.where(attentive, 4, rng.integers(1, 6, n))
+    columns["age_band"] = rng.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.03, 0.32, 0.33, 0.17, 0.1, 0.05])
+    columns["follow_len"] = rng.integers(1, 6, n)
+    skips_optional = rng.random(n) < 0.05
+    seconds = np.round(np.exp(rng.normal(np.log(95), 0.45, n)), 1)
+    now = _now()
+    offsets = np.sort(rng.uniform(0, 30 * 24 * 3600, n))[::-1]
+
+    rows = []
+    for i in range(n):
+        creator = creators[who[i]]
+        answers = {code: int(values[i]) for code, values in columns.items()}
+        not_asked: list[str] = []
+        if bought[i]:
+            answers["buy_count"] = int(buy_count[i])
+            answers["spend_3m"] = float(spend[i])
+        else:
+            not_asked = ["buy_count", "spend_3m"]
+        if skips_optional[i]:
+            answers.pop("age_band", None)
+            answers.pop("spend_3m", None)
+        submitted = now - timedelta(seconds=float(offsets[i]))
+        rows.append(
+            Response(
+                survey=survey,
+                creator=creator,
+                link=links[creator.pk],
+                source=AttributionSource.LINK,
+                creator_tier=creator.tier,
+                creator_followers=creator.followers,
+                submitted_at=submitted,
+                started_at=submitted - timedelta(seconds=float(seconds[i])),
+                completion_seconds=float(seconds[i]),
+                answers=answers,
+                not_asked=not_asked,
+                consent=True,
+                age_confirmed=True,
+            )
+        )
+    Response.objects.bulk_create(rows, batch_size=1000)
+    return n
