@@ -2,7 +2,11 @@
 
 from project.settings import *  # noqa: F401,F403
 
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    # The real backend, for tests that run the worker.
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -122,7 +122,7 @@ def _survey_from(data: dict[str, Any], brand: Brand, slug: str | None, errors: l
                 errors.append("survey.allowed_origins: expected a list of origins.")
                 continue
             value = "\n".join(value)
-        elif value is None and name not in {"min_age"}:
+        elif value is None and name not in {"min_age", *_DATETIME_FIELDS}:
             errors.append(f"survey.{name}: must not be null.")
             continue
         values[name] = value

@@ -312,7 +312,8 @@ class Question(models.Model):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        # RESTRICT: refused alone, allowed when the whole survey is deleted.
+        on_delete=models.RESTRICT,
         related_name="dependents",
         help_text="Show this question only when that earlier question …",
     )

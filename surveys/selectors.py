@@ -14,7 +14,7 @@ class SurveyLookupError(LookupError):
 def find_survey(ref: str) -> Survey:
     """Return the survey named ``SLUG`` or ``BRAND/SLUG``."""
     brand_slug, _, slug = ref.rpartition("/")
-    surveys = Survey.objects.select_related("brand").filter(slug=slug)
+    surveys = Survey.objects.select_related("brand").filter(slug=slug).order_by("brand__slug")
     if brand_slug:
         surveys = surveys.filter(brand__slug=brand_slug)
     found = list(surveys[:10])
