@@ -255,7 +255,7 @@ class MembershipAdmin(BrandScopedAdmin):
     view_roles = frozenset({Role.OWNER})
     edit_roles = frozenset({Role.OWNER})
     list_display = ("user", "brand", "role", "created_at")
-    list_filter = ("role", "brand")
+    list_filter = ("role", ("brand", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "brand")
 
@@ -274,7 +274,7 @@ class MembershipAdmin(BrandScopedAdmin):
 @admin.register(Creator)
 class CreatorAdmin(BrandScopedAdmin):
     list_display = ("display_name", "handle", "platform", "tier", "followers", "active", "responses")
-    list_filter = ("tier", "platform", "active", "brand")
+    list_filter = ("tier", "platform", "active", ("brand", admin.RelatedOnlyFieldListFilter))
     search_fields = ("handle", "display_name", "niche")
     readonly_fields = ("tier",)
     actions = ("create_links", "deactivate")
@@ -302,6 +302,7 @@ class CreatorAdmin(BrandScopedAdmin):
                 f"@{c.handle} has {c.n} responses: deactivate the creator instead of deleting it."
                 for c in answered
             ]
+            perms = set()  # responses are never deletable here; say why instead of "no permission"
         return deleted, counts, perms, protected
 
     @admin.action(description="Create links to a survey for the selected creators", permissions=["change"])
@@ -413,7 +414,7 @@ class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
 @admin.register(Survey)
 class SurveyAdmin(BrandScopedAdmin):
     list_display = ("title", "brand", "slug", "status", "questions_count", "responses", "launched_at")
-    list_filter = ("status", "brand")
+    list_filter = ("status", ("brand", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
     inlines = (QuestionInline, CreatorLinkInline)
@@ -532,7 +533,7 @@ class QuestionWordingInline(admin.TabularInline):
 class QuestionAdmin(BrandScopedAdmin):
     brand_path = "survey__brand"
     list_display = ("code", "survey", "position", "kind", "construct", "reverse_coded", "required")
-    list_filter = ("kind", "construct", "survey")
+    list_filter = ("kind", "construct", ("survey", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "wording")
     list_select_related = ("survey",)
     inlines = (QuestionWordingInline,)
@@ -556,7 +557,7 @@ class QuestionAdmin(BrandScopedAdmin):
 class CreatorLinkAdmin(BrandScopedAdmin):
     brand_path = "survey__brand"
     list_display = ("creator", "survey", "active", "promo_code", "responses", "share_url")
-    list_filter = ("active", "survey", "creator__tier")
+    list_filter = ("active", ("survey", admin.RelatedOnlyFieldListFilter), "creator__tier")
     search_fields = ("creator__handle", "creator__display_name", "promo_code", "token")
     list_select_related = ("creator", "survey")
     readonly_fields = ("token", "share")
@@ -582,6 +583,7 @@ class CreatorLinkAdmin(BrandScopedAdmin):
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
         if protected:
             protected = ["Links with responses cannot be deleted: deactivate them instead (responses are kept)."]
+            perms = set()  # responses are never deletable here; say why instead of "no permission"
         return deleted, counts, perms, protected
 
     @admin.action(description="Deactivate the selected links", permissions=["change"])
@@ -597,7 +599,7 @@ class CreatorLinkAdmin(BrandScopedAdmin):
 class ResponseAdmin(BrandScopedAdmin):
     brand_path = "survey__brand"
     list_display = ("id", "survey", "creator", "creator_tier", "source", "submitted_at", "completion_seconds", "is_test")
-    list_filter = ("is_test", "creator_tier", "source", "survey")
+    list_filter = ("is_test", "creator_tier", "source", ("survey", admin.RelatedOnlyFieldListFilter))
     search_fields = ("creator__handle",)
     list_select_related = ("survey", "creator")
     show_full_result_count = False

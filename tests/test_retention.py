@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ def test_hashes_older_than_the_retention_period_are_erased():
     assert erase_expired_respondent_hashes() == 0
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes and reopens its connection
 def test_the_erase_task_runs_on_the_database_worker():
     from django_tasks_db.models import DBTaskResult
 
