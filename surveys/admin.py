@@ -125,6 +125,13 @@ class BrandScopedAdmin(BrandScoped, admin.ModelAdmin):
             raise Http404(f"No {self.opts.verbose_name} with ID “{object_id}”.")
         return obj
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        brands = access.brand_ids(request.user, self.edit_roles)
+        if len(brands) == 1 and any(f.name == "brand" for f in self.model._meta.fields):
+            initial.setdefault("brand", next(iter(brands)))
+        return initial
+
     def require_editable(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Refuse an action when any selected object is outside the user's editable brands."""
         if request.user.is_superuser:
@@ -372,12 +379,23 @@ class QuestionInline(BrandScopedInline, admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class CreatorLinkInlineForm(forms.ModelForm):
+    """An existing link keeps its creator: its responses are attributed to them."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "creator" in self.fields:
+            self.fields["creator"].disabled = True
+
+
 class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
     model = CreatorLink
+    form = CreatorLinkInlineForm
     extra = 0
-    fields = ("creator", "active", "promo_code", "utm_source", "utm_medium", "utm_campaign", "responses", "share")
+    fields = ("creator", "active", "promo_code", "responses", "share")
     readonly_fields = ("responses", "share")
     verbose_name = "creator link"
+    show_change_link = True  # UTM parameters and the destination are edited on the link's page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -395,6 +413,14 @@ class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "creator" and field is not None:
+            # A plain select: creators are edited on their own page, not from a link row.
+            field.widget.can_add_related = field.widget.can_change_related = False
+            field.widget.can_view_related = field.widget.can_delete_related = False
+        return field
+
     @admin.display(description="responses")
     def responses(self, obj: CreatorLink) -> int:
         return getattr(obj, "n_responses", 0)
@@ -405,7 +431,7 @@ class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
             return "—"
         return format_html_join(
             "",
-            '<div class="trustpoll-snippet"><label>{}<input type="text" readonly value="{}" size="40"></label>'
+            '<div class="trustpoll-snippet"><label><span>{}</span><input type="text" readonly value="{}" size="40"></label>'
             ' <button type="button" class="button trustpoll-copy">Copy</button></div>',
             embed.snippets(obj),
         )
@@ -418,7 +444,7 @@ class SurveyAdmin(BrandScopedAdmin):
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
     inlines = (QuestionInline, CreatorLinkInline)
-    actions = ("duplicate", "add_instrument")
+    actions = ("duplicate", "add_instrument", "link_all_creators")
     readonly_fields = ("launched_at", "created_at")
     fieldsets = (
         (None, {"fields": ("brand", "title", "slug", "status", "language")}),
@@ -491,6 +517,21 @@ class SurveyAdmin(BrandScopedAdmin):
         self.require_editable(request, queryset)
         copies = [design.duplicate_survey(survey) for survey in queryset]
         self.message_user(request, "Created " + ", ".join(f"“{c.slug}”" for c in copies) + ".")
+
+    @admin.action(description="Create links for every active creator of the brand", permissions=["change"])
+    def link_all_creators(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        for survey in queryset:
+            new, existing = design.create_links(survey, Creator.objects.filter(brand_id=survey.brand_id, active=True))
+            self.message_user(request, f"“{survey.title}”: {len(new)} new link(s), {existing} already linked.")
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            answered = Survey.objects.filter(pk__in=[o.pk for o in objs]).annotate(n=Count("responses")).filter(n__gt=0)
+            protected = [f"“{s.title}” has {s.n} responses: close the survey instead of deleting it." for s in answered]
+            perms = set()  # responses are never deletable here; say why instead of "no permission"
+        return deleted, counts, perms, protected
 
     @admin.action(description="Add an instrument from the scale library", permissions=["change"])
     def add_instrument(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
