@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_tasks",
     "django_tasks_db",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -125,6 +127,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "trustpoll",
+            # Short timeouts: a Redis outage must slow no request by more than a blink.
+            "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
         }
     }
 else:
@@ -190,7 +194,29 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "surveys.api.errors.exception_handler",
 }
+
+# The public poll API is called from creators' sites and custom front ends.
+CORS_URLS_REGEX = r"^/api/v1/public/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+
+# --- respondents ---------------------------------------------------------------------------
+# Number of reverse proxies in front of the site that append to X-Forwarded-For.
+# 0: the client address is the socket's peer and X-Forwarded-For is ignored.
+TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+# Key of the HMAC that replaces client addresses; defaults to one derived from SECRET_KEY.
+RESPONDENT_HASH_KEY = os.environ.get("RESPONDENT_HASH_KEY", "")
+# How long a rendered poll can be submitted (seconds).
+FORM_TOKEN_MAX_AGE = int(os.environ.get("FORM_TOKEN_MAX_AGE", str(24 * 3600)))
+# Submissions per hashed address and link, django-ratelimit syntax ("60/10m").
+POLL_RATE_LIMIT = os.environ.get("POLL_RATE_LIMIT", "60/10m")
+RATELIMIT_FAIL_OPEN = True
+# Two responses with the same address and user agent within this many hours are flagged.
+DUPLICATE_WINDOW_HOURS = int(os.environ.get("DUPLICATE_WINDOW_HOURS", "24"))
+# Largest poll submission accepted, in bytes.
+POLL_MAX_BODY_BYTES = int(os.environ.get("POLL_MAX_BODY_BYTES", "65536"))
 
 LOGGING = {
     "version": 1,

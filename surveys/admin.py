@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, design, embed
+from surveys import access, collection, design, embed, retention, selectors
 from surveys.choices import Role
 from surveys.instruments import INSTRUMENTS
 from surveys.models import (
@@ -392,18 +392,13 @@ class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
     model = CreatorLink
     form = CreatorLinkInlineForm
     extra = 0
-    fields = ("creator", "active", "promo_code", "responses", "share")
-    readonly_fields = ("responses", "share")
+    fields = ("creator", "active", "promo_code", "responses", "flags", "share")
+    readonly_fields = ("responses", "flags", "share")
     verbose_name = "creator link"
     show_change_link = True  # UTM parameters and the destination are edited on the link's page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("creator", "survey__brand")
-            .annotate(n_responses=_response_count(link="pk"))
-        )
+        return selectors.annotate_link_counts(super().get_queryset(request).select_related("creator", "survey__brand"))
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "creator":
@@ -423,18 +418,34 @@ class CreatorLinkInline(BrandScopedInline, admin.TabularInline):
 
     @admin.display(description="responses")
     def responses(self, obj: CreatorLink) -> int:
-        return getattr(obj, "n_responses", 0)
+        return getattr(obj, "response_count", 0)
+
+    @admin.display(description="quality flags")
+    def flags(self, obj: CreatorLink) -> str:
+        return flag_summary(obj)
 
     @admin.display(description="share URL and embed codes")
     def share(self, obj: CreatorLink) -> str:
         if not obj.pk:
             return "—"
-        return format_html_join(
+        snippets = format_html_join(
             "",
             '<div class="trustpoll-snippet"><label><span>{}</span><input type="text" readonly value="{}" size="40"></label>'
             ' <button type="button" class="button trustpoll-copy">Copy</button></div>',
             embed.snippets(obj),
         )
+        preview = f"{obj.share_url}?preview={collection.preview_key(obj)}"
+        return format_html('{}<a href="{}" target="_blank" rel="noopener">Preview this poll</a>', snippets, preview)
+
+
+def flag_summary(link: CreatorLink) -> str:
+    """Return "speeder 3 · attention 1" for the flags a link's responses carry."""
+    parts = [
+        f"{label} {getattr(link, f'n_{flag}', 0)}"
+        for flag, label in selectors.FLAG_LABELS.items()
+        if getattr(link, f"n_{flag}", 0)
+    ]
+    return " · ".join(parts) or "—"
 
 
 @admin.register(Survey)
@@ -444,7 +455,7 @@ class SurveyAdmin(BrandScopedAdmin):
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
     inlines = (QuestionInline, CreatorLinkInline)
-    actions = ("duplicate", "add_instrument", "link_all_creators")
+    actions = ("duplicate", "add_instrument", "link_all_creators", "delete_test_responses", "purge_responses")
     readonly_fields = ("launched_at", "created_at")
     fieldsets = (
         (None, {"fields": ("brand", "title", "slug", "status", "language")}),
@@ -489,6 +500,12 @@ class SurveyAdmin(BrandScopedAdmin):
             *super().get_urls(),
         ]
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        survey = self.get_object(request, object_id)
+        link = survey.links.select_related("creator").order_by("creator__display_name").first()
+        preview = f"{link.share_url}?preview={collection.preview_key(link)}" if link else ""
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "preview_url": preview})
+
     def add_instrument_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         survey = self.get_object(request, object_id)
         if not self.has_change_permission(request, survey):
@@ -524,6 +541,31 @@ class SurveyAdmin(BrandScopedAdmin):
         for survey in queryset:
             new, existing = design.create_links(survey, Creator.objects.filter(brand_id=survey.brand_id, active=True))
             self.message_user(request, f"“{survey.title}”: {len(new)} new link(s), {existing} already linked.")
+
+    @admin.action(description="Delete the test (preview) responses", permissions=["change"])
+    def delete_test_responses(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        count = sum(retention.erase_responses(survey, test_only=True) for survey in queryset)
+        self.message_user(request, f"Deleted {count} test response(s).")
+
+    @admin.action(description="Purge ALL responses (respondent rights; cannot be undone)", permissions=["change"])
+    def purge_responses(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        self.require_editable(request, queryset)
+        slugs = sorted(queryset.values_list("slug", flat=True))
+
+        def apply(confirmation: str) -> str:
+            if confirmation.strip() != ", ".join(slugs):
+                raise ValidationError("The confirmation did not match; nothing was deleted.")
+            count = sum(retention.erase_responses(survey) for survey in queryset)
+            return f"Deleted {count} response(s)."
+
+        field = forms.CharField(
+            label="Type the slug(s) to confirm",
+            help_text=f"Type: {', '.join(slugs)}",
+        )
+        return choice_action(
+            self, request, queryset, title="Purge all responses of these surveys", field=field, apply=apply
+        )
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
@@ -597,7 +639,7 @@ class QuestionAdmin(BrandScopedAdmin):
 @admin.register(CreatorLink)
 class CreatorLinkAdmin(BrandScopedAdmin):
     brand_path = "survey__brand"
-    list_display = ("creator", "survey", "active", "promo_code", "responses", "share_url")
+    list_display = ("creator", "survey", "active", "promo_code", "responses", "flags", "share_url")
     list_filter = ("active", ("survey", admin.RelatedOnlyFieldListFilter), "creator__tier")
     search_fields = ("creator__handle", "creator__display_name", "promo_code", "token")
     list_select_related = ("creator", "survey")
@@ -605,16 +647,17 @@ class CreatorLinkAdmin(BrandScopedAdmin):
     actions = ("deactivate",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(n_responses=_response_count(link="pk"))
+        return selectors.annotate_link_counts(super().get_queryset(request))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         return ("survey", "creator", "token", "share") if obj else ("token", "share")
 
-    @admin.display(description="responses", ordering="n_responses")
+    @admin.display(description="responses", ordering="response_count")
     def responses(self, obj: CreatorLink) -> int:
-        return obj.n_responses
+        return obj.response_count
 
     share = CreatorLinkInline.share
+    flags = CreatorLinkInline.flags
 
     class Media:
         js = ADMIN_JS
@@ -636,12 +679,68 @@ class CreatorLinkAdmin(BrandScopedAdmin):
 # --- responses --------------------------------------------------------------------------------
 
 
+class TestResponseFilter(admin.SimpleListFilter):
+    """Preview (test) responses are hidden unless asked for."""
+
+    title = "test responses"
+    parameter_name = "test"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("only", "Only test responses"), ("all", "Real and test")]
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Real responses only",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "only":
+            return queryset.filter(is_test=True)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(is_test=False)
+
+
 @admin.register(Response)
 class ResponseAdmin(BrandScopedAdmin):
+    """Responses are read-only; owners and editors may delete them (respondents' erasure requests)."""
+
     brand_path = "survey__brand"
-    list_display = ("id", "survey", "creator", "creator_tier", "source", "submitted_at", "completion_seconds", "is_test")
-    list_filter = ("is_test", "creator_tier", "source", ("survey", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("creator__handle",)
+    list_display = (
+        "id",
+        "survey",
+        "creator",
+        "creator_tier",
+        "source",
+        "submitted_at",
+        "completion_seconds",
+        "flag_speeder",
+        "flag_straightliner",
+        "flag_attention",
+        "flag_duplicate",
+        "flag_honeypot",
+        "is_test",
+    )
+    list_filter = (
+        TestResponseFilter,
+        "creator_tier",
+        "source",
+        "flag_speeder",
+        "flag_straightliner",
+        "flag_attention",
+        "flag_duplicate",
+        "flag_honeypot",
+        ("survey", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("=id", "creator__handle", "external_id")
     list_select_related = ("survey", "creator")
     show_full_result_count = False
     date_hierarchy = "submitted_at"
@@ -652,7 +751,3 @@ class ResponseAdmin(BrandScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.is_superuser
-

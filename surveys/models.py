@@ -561,11 +561,20 @@ class Response(models.Model):
     completion_seconds = models.FloatField(null=True, blank=True)
     answers = models.JSONField(default=dict)
     not_asked = models.JSONField(default=list, blank=True)
+    utm = models.JSONField(default=dict, blank=True, help_text="UTM parameters of the page the poll was opened on.")
     consent = models.BooleanField(null=True, blank=True)
     age_confirmed = models.BooleanField(null=True, blank=True)
-    quality_flags = models.JSONField(default=list, blank=True)
-    is_test = models.BooleanField(default=False)
+    # Quality flags: set at submission, never acted on silently (see collection.flag_response).
+    flag_honeypot = models.BooleanField("honeypot filled", default=False)
+    flag_speeder = models.BooleanField("speeder", default=False)
+    flag_straightliner = models.BooleanField("straightliner", default=False)
+    flag_attention = models.BooleanField("failed attention check", default=False)
+    flag_duplicate = models.BooleanField("possible duplicate", default=False)
+    is_test = models.BooleanField(default=False, help_text="Submitted from an admin preview.")
+    # Exactly-once key: the form token's nonce, or a key derived from an imported row.
     form_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    external_id = models.CharField(max_length=100, blank=True, help_text="Id given by an imported file.")
+    # Keyed hash (HMAC) of client address and user agent; erased after the retention period.
     respondent_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -573,6 +582,7 @@ class Response(models.Model):
             models.Index(fields=["survey", "submitted_at"], name="response_survey_time"),
             models.Index(fields=["survey", "creator"], name="response_survey_creator"),
             models.Index(fields=["survey", "is_test"], name="response_survey_test"),
+            models.Index(fields=["survey", "respondent_hash"], name="response_survey_respondent"),
         ]
         ordering = ["-submitted_at", "-id"]
 

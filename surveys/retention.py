@@ -19,3 +19,18 @@ def erase_expired_respondent_hashes() -> int:
         )
     return erased
 
+
+
+def erase_responses(survey: Survey, *, test_only: bool = False) -> int:
+    """Delete the survey's responses (only the test ones with ``test_only``); return how many."""
+    responses = Response.objects.filter(survey=survey)
+    if test_only:
+        responses = responses.filter(is_test=True)
+    deleted, _ = responses.delete()
+    return deleted
+
+
+def erase_response(response_id: int) -> bool:
+    """Delete one response by id (a respondent's erasure request); return whether it existed."""
+    deleted, _ = Response.objects.filter(pk=response_id).delete()
+    return deleted > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet
 
 from surveys.models import CreatorLink, Survey
@@ -28,9 +30,72 @@ def find_survey(ref: str) -> Survey:
 
 def links_with_counts(survey: Survey) -> QuerySet[CreatorLink]:
     """Return the survey's links with ``response_count`` (real responses) annotated."""
-    return (
-        CreatorLink.objects.filter(survey=survey)
-        .select_related("creator")
-        .annotate(response_count=Count("responses", filter=Q(responses__is_test=False)))
-        .order_by("creator__display_name")
+    return annotate_link_counts(CreatorLink.objects.filter(survey=survey).select_related("creator")).order_by(
+        "creator__display_name"
     )
+
+
+def link_for_token(token: str) -> CreatorLink | None:
+    """Return the link with ``token`` and its survey, brand and creator, or None."""
+    if not token or len(token) > 43:
+        return None
+    return CreatorLink.objects.select_related("survey__brand", "creator").filter(token=token).first()
+
+
+def public_definition(link: CreatorLink) -> dict[str, Any]:
+    """Return what a custom front end needs to show ``link``'s poll (no attention-check answers)."""
+    survey = link.survey
+    name = link.creator.display_name
+    questions = []
+    for q in survey.questions.select_related("condition_question").order_by("position", "id"):
+        questions.append(
+            {
+                "code": q.code,
+                "kind": q.kind,
+                "wording": q.render_wording(name),
+                "help_text": q.help_text,
+                "required": q.required,
+                "scale_points": q.scale_points,
+                "left_label": q.left_label,
+                "right_label": q.right_label,
+                "choices": q.choices,
+                "min_value": q.min_value,
+                "max_value": q.max_value,
+                "condition": (
+                    {"code": q.condition_question.code, "values": q.condition_values}
+                    if q.condition_question_id
+                    else None
+                ),
+            }
+        )
+    return {
+        "survey": {
+            "title": survey.title,
+            "brand": survey.brand.name,
+            "language": survey.language,
+            "intro": survey.intro.replace("{creator}", name),
+            "privacy_notice_url": survey.effective_privacy_notice_url,
+            "consent_text": survey.consent_text,
+            "min_age": survey.min_age,
+        },
+        "creator": {"display_name": name, "handle": link.creator.handle, "platform": link.creator.platform},
+        "questions": questions,
+    }
+
+
+FLAG_LABELS = {
+    "flag_speeder": "speeder",
+    "flag_straightliner": "straightliner",
+    "flag_attention": "attention",
+    "flag_duplicate": "duplicate",
+    "flag_honeypot": "honeypot",
+}
+
+
+def annotate_link_counts(links: QuerySet[CreatorLink]) -> QuerySet[CreatorLink]:
+    """Annotate real-response and per-flag counts on links (one grouped query)."""
+    real = Q(responses__is_test=False)
+    counts = {"response_count": Count("responses", filter=real)}
+    for flag in FLAG_LABELS:
+        counts[f"n_{flag}"] = Count("responses", filter=real & Q(**{f"responses__{flag}": True}))
+    return links.annotate(**counts)

@@ -511,7 +511,7 @@ def test_survey_change_page_shows_links_snippets_and_live_counts(client_a, data)
 
     response = client_a.get(url(Survey, "change", a["survey"].pk))
     links = inline_formset(response, CreatorLink)
-    counts = {f.original.pk: f.original.n_responses for f in links if f.original}
+    counts = {f.original.pk: f.original.response_count for f in links if f.original}
     assert counts == {a["link"].pk: 3, quiet.pk: 0}
 
     html = response.content.decode()

@@ -1,0 +1,210 @@
+"""The respondent's pages: the poll, its thank-you and its friendly error pages.
+
+No cookies: the form carries a signed single-use token instead of a CSRF
+cookie, so the poll works inside iframes where third-party cookies are blocked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from surveys import collection
+from surveys.choices import SCALE_KINDS, QuestionKind
+from surveys.collection import Client, InvalidAnswers, InvalidToken, PollUnavailable, Schema, Submission
+from surveys.models import CreatorLink, Question
+from surveys.ratelimits import retry_after
+from surveys.selectors import link_for_token
+
+HONEYPOT_FIELD = "website"
+FORM_FIELDS = frozenset({"form_token", "consent", "age_confirmed", HONEYPOT_FIELD, *collection.UTM_KEYS})
+PROGRESS_FROM = 6  # show progress on surveys with at least this many questions
+
+
+def _unavailable(request: HttpRequest, message: str, status: int, **extra: Any) -> HttpResponse:
+    response = render(request, "surveys/unavailable.html", {"message": message, **extra}, status=status)
+    return response
+
+
+def _choice_options(question: Question) -> list[tuple[int, str]]:
+    labels = {c["value"]: c["label"] for c in question.choices}
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        return [(c["value"], c["label"]) for c in question.choices]
+    if question.kind == QuestionKind.YES_NO:
+        return [(1, labels.get(1, "Yes")), (0, labels.get(0, "No"))]
+    bounds = question.scale_bounds()
+    if not bounds:
+        return []
+    return [(v, labels.get(v, str(v))) for v in range(bounds[0], bounds[1] + 1)]
+
+
+def _question_items(
+    questions: list[Question], *, creator_name: str, values: QueryDict | None, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    by_id = {q.pk: q for q in questions}
+    items = []
+    for number, q in enumerate(questions, start=1):
+        chosen: list[str] = values.getlist(q.code) if values is not None else []
+        condition = None
+        if q.condition_question_id:
+            source = by_id[q.condition_question_id]
+            source_labels = dict(_choice_options(source))
+            condition = {
+                "code": source.code,
+                "values": " ".join(str(v) for v in q.condition_values),
+                "text": " or ".join(f"“{source_labels.get(v, v)}”" for v in q.condition_values),
+                "question": source.render_wording(creator_name),
+            }
+        items.append(
+            {
+                "number": number,
+                "code": q.code,
+                "kind": q.kind,
+                "wording": q.render_wording(creator_name),
+                "help_text": q.help_text,
+                "required": q.required,
+                "left_label": q.left_label,
+                "right_label": q.right_label,
+                "options": [(str(v), label, str(v) in chosen) for v, label in _choice_options(q)],
+                "value": chosen[0] if chosen else "",
+                "min_value": q.min_value,
+                "max_value": q.max_value,
+                "condition": condition,
+                "errors": errors.get(q.code, []),
+                # Numbered points in a row for unlabelled scales; a list of labelled options otherwise.
+                "layout": "row" if q.kind in SCALE_KINDS and not q.choices else "list",
+                "first_value": q.scale_bounds()[0] if q.kind in SCALE_KINDS else None,
+                "last_value": q.scale_bounds()[1] if q.kind in SCALE_KINDS else None,
+            }
+        )
+    return items
+
+
+def _render_poll(
+    request: HttpRequest,
+    link: CreatorLink,
+    *,
+    preview: bool,
+    values: QueryDict | None = None,
+    error: collection.SubmissionError | None = None,
+    status: int = 200,
+    embed: bool = False,
+) -> HttpResponse:
+    survey = link.survey
+    creator_name = link.creator.display_name
+    questions = list(survey.questions.order_by("position", "id"))
+    errors = error.errors if error else {}
+    utm_source = values if values is not None else request.GET
+    context = {
+        "link": link,
+        "survey": survey,
+        "brand": survey.brand,
+        "creator_name": creator_name,
+        "intro": survey.intro.replace("{creator}", creator_name),
+        "items": _question_items(questions, creator_name=creator_name, values=values, errors=errors),
+        "form_token": collection.issue_form_token(link, preview=preview),
+        "preview": preview,
+        "error": error,
+        "field_errors": errors,
+        "other_errors": {k: v for k, v in errors.items() if k not in {q.code for q in questions} | {"consent", "age_confirmed"}},
+        "consent_checked": values is not None and values.get("consent") == "on",
+        "age_checked": values is not None and values.get("age_confirmed") == "on",
+        "utm": {key: utm_source.get(key, "")[:100] for key in collection.UTM_KEYS if utm_source.get(key)},
+        "honeypot_field": HONEYPOT_FIELD,
+        "show_progress": len(questions) >= PROGRESS_FROM,
+        "question_count": len(questions),
+        "embed": embed,
+    }
+    return render(request, "surveys/poll.html", context, status=status)
+
+
+def _submission_from_post(post: QueryDict, schema: Schema) -> tuple[Submission, dict[str, list[str]]]:
+    kinds = {item.code: item.kind for item in schema.items}
+    answers: dict[str, Any] = {}
+    for code, kind in kinds.items():
+        if kind == QuestionKind.MULTIPLE:
+            chosen = post.getlist(code)
+            if chosen:
+                answers[code] = chosen
+        elif code in post:
+            answers[code] = post.get(code, "")
+    unknown = sorted(key for key in post if key not in kinds and key not in FORM_FIELDS)
+    errors = {key[:40]: ["Unknown field."] for key in unknown[:20]}
+    submission = Submission(
+        answers=answers,
+        consent=post.get("consent") == "on",
+        age_confirmed=post.get("age_confirmed") == "on",
+        honeypot=post.get(HONEYPOT_FIELD, ""),
+        utm={key: post.get(key) for key in collection.UTM_KEYS if post.get(key)},
+    )
+    return submission, errors
+
+
+@csrf_exempt  # the signed single-use form token replaces the CSRF cookie
+@never_cache
+@require_http_methods(["GET", "POST"])
+def poll(request: HttpRequest, token: str, embed: bool = False) -> HttpResponse:
+    """Show a creator's poll (GET) or take its answers (POST)."""
+    link = link_for_token(token)
+    if link is None:
+        return _unavailable(request, "This poll link does not exist. Please check the address.", 404)
+    preview = collection.is_preview(request.GET.get("preview"), link)
+    if request.method == "GET":
+        if not preview:
+            try:
+                collection.check_open(link)
+            except PollUnavailable as exc:
+                return _unavailable(request, exc.detail, exc.status, survey=link.survey)
+        return _render_poll(request, link, preview=preview, embed=embed)
+    return _submit(request, link, embed=embed)
+
+
+def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResponse:
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.POLL_MAX_BODY_BYTES:
+        return _unavailable(request, "That submission is too large.", 413)
+    client = Client.from_meta(request.META)
+    wait = retry_after(request, group="poll-submit", key=f"{client.address_hash}:{link.pk}")
+    if wait is not None:
+        response = _unavailable(
+            request, "Too many submissions from your network. Please try again in a few minutes.", 429
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    schema = collection.survey_schema(link.survey)
+    submission, unknown = _submission_from_post(request.POST, schema)
+    token = request.POST.get("form_token", "")
+    preview = False
+    try:
+        preview = collection.read_form_token(token, link).preview
+        if unknown:
+            raise InvalidAnswers("The form contained fields this poll does not have.", unknown)
+        result = collection.submit_response(
+            link=link, form_token=token, submission=submission, client=client, schema=schema
+        )
+    except InvalidAnswers as exc:
+        return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
+    except InvalidToken as exc:
+        if "expired" in exc.detail:
+            # Keep the follower's answers and hand out a fresh token.
+            return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
+        return _unavailable(request, exc.detail, exc.status)
+    except PollUnavailable as exc:
+        return _unavailable(request, exc.detail, exc.status, survey=link.survey)
+    survey = link.survey
+    return render(
+        request,
+        "surveys/thanks.html",
+        {
+            "survey": survey,
+            "brand": survey.brand,
+            "message": survey.thank_you_text.replace("{creator}", link.creator.display_name),
+            "preview": result.response.is_test,
+            "embed": embed,
+        },
+    )
