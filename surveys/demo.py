@@ -26,7 +26,8 @@ from django.db import transaction
 
 from surveys.choices import AttributionSource, Platform, Role, SurveyStatus, Tier
 from surveys.design import create_links, insert_instrument
-from surveys.models import Brand, Creator, CreatorLink, Membership, Response, Survey, _now
+from surveys.collection import BatchRow, submit_responses
+from surveys.models import Brand, Creator, CreatorLink, Membership, Survey, _now
 
 DEMO_BRAND_SLUG = "demo"
 DEMO_SURVEY_SLUG = "creator-trust"
@@ -134,7 +135,7 @@ def seed_demo(*, responses: int = 2000, seed: int = 7) -> DemoSummary:
         link.utm_source, link.utm_medium, link.utm_campaign = link.creator.platform, "social", "demo"
     CreatorLink.objects.bulk_update(links.values(), ["utm_source", "utm_medium", "utm_campaign"])
 
-    count = _simulate_responses(rng, survey=survey, creators=creators, links=links, n=responses)
+    count = _simulate_responses(rng, survey=survey, creators=creators, n=responses)
     return DemoSummary(brand=brand, survey=survey, creators=len(creators), responses=count)
 
 
@@ -143,7 +144,6 @@ def _simulate_responses(
     *,
     survey: Survey,
     creators: list[Creator],
-    links: dict[int, CreatorLink],
     n: int,
 ) -> int:
     if n <= 0:
@@ -184,32 +184,21 @@ def _simulate_responses(
     for i in range(n):
         creator = creators[who[i]]
         answers = {code: int(values[i]) for code, values in columns.items()}
-        not_asked: list[str] = []
         if bought[i]:
             answers["buy_count"] = int(buy_count[i])
             answers["spend_3m"] = float(spend[i])
-        else:
-            not_asked = ["buy_count", "spend_3m"]
         if skips_optional[i]:
             answers.pop("age_band", None)
             answers.pop("spend_3m", None)
-        submitted = now - timedelta(seconds=float(offsets[i]))
         rows.append(
-            Response(
-                survey=survey,
+            BatchRow(
+                key=f"demo:{survey.pk}:{i}",
                 creator=creator,
-                link=links[creator.pk],
-                source=AttributionSource.LINK,
-                creator_tier=creator.tier,
-                creator_followers=creator.followers,
-                submitted_at=submitted,
-                started_at=submitted - timedelta(seconds=float(seconds[i])),
-                completion_seconds=float(seconds[i]),
                 answers=answers,
-                not_asked=not_asked,
-                consent=True,
-                age_confirmed=True,
+                submitted_at=now - timedelta(seconds=float(offsets[i])),
+                completion_seconds=float(seconds[i]),
+                source=AttributionSource.LINK,
             )
         )
-    Response.objects.bulk_create(rows, batch_size=1000)
-    return n
+    # The same validator and flags as every other door (non-buyers' count and spend become "not asked").
+    return submit_responses(survey=survey, rows=rows).created
