@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,7 @@ SPEEDER_MIN_RESPONSES = 20
 SPEEDER_MEDIAN_SAMPLE = 1000
 FLAG_FIELDS = ("flag_honeypot", "flag_speeder", "flag_straightliner", "flag_attention", "flag_duplicate")
 _TOKEN_SALT = "trustpoll.form-token"
+_INTEGER = re.compile(r"-?[0-9]{1,11}")
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -68,7 +70,9 @@ class InvalidToken(SubmissionError):
 
 
 class PollUnavailable(SubmissionError):
-    """The survey or link does not take responses now."""
+    """The survey or link does not take responses now: 404 (draft, not yet open) or 410 (closed, inactive)."""
+
+    status = 404
 
 
 # --- form tokens ----------------------------------------------------------------------------
@@ -235,7 +239,7 @@ def _as_int(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
@@ -254,8 +258,13 @@ def _as_number(value: Any) -> int | float | None:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+def _clean_text(value: str) -> str:
+    # Control and format characters (NUL, zero-width spaces) carry no answer.
+    return "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
+
+
 def _is_blank(value: Any) -> bool:
-    return value is None or value == "" or value == [] or (isinstance(value, str) and not value.strip())
+    return value is None or value == [] or (isinstance(value, str) and not _clean_text(value))
 
 
 def _choices_text(item: Item) -> str:
@@ -287,7 +296,7 @@ def _clean_one(item: Item, value: Any) -> tuple[Any, str | None]:
     if item.kind == QuestionKind.TEXT:
         if not isinstance(value, str):
             return None, "Enter text."
-        text = "".join(ch for ch in value.strip() if ch.isprintable() or ch in "\n\t")
+        text = _clean_text(value)
         if len(text) > MAX_TEXT_LENGTH:
             return None, f"Use at most {MAX_TEXT_LENGTH} characters (this answer has {len(text)})."
         return text, None

@@ -80,8 +80,8 @@ def import_responses(survey: Survey, data: bytes, *, skip_invalid: bool = False)
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError([f"the file is not UTF-8 (byte {exc.start})"]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    records = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in next(records, [])]
     schema = survey_schema(survey)
     kinds = {item.code: item.kind for item in schema.items}
     unknown = [c for c in header if c not in kinds and c not in META_COLUMNS]
@@ -99,12 +99,16 @@ def import_responses(survey: Survey, data: bytes, *, skip_invalid: bool = False)
     raw_rows: list[dict[str, str]] = []
     row_problems: dict[int, list[RowProblem]] = {}
     seen_ids: dict[str, int] = {}
-    for index, raw in enumerate(reader):
-        number = index + 2
-        if index >= MAX_ROWS:
+    numbers: list[int] = []
+    for number, record in enumerate(records, start=2):  # spreadsheet rows: the header is row 1
+        if not any(cell.strip() for cell in record):
+            continue  # a blank line still counts as a row, as in a spreadsheet
+        if len(numbers) >= MAX_ROWS:
             raise ImportFileError([f"more than {MAX_ROWS} rows; split the file"])
-        if None in raw:
-            raise ImportFileError([RowProblem(number, "-", "more cells than header columns")])
+        if len(record) > len(header):
+            raise ImportFileError([RowProblem(number, "-", f"{len(record)} cells but {len(header)} header columns")])
+        raw = dict(zip(header, record + [""] * (len(header) - len(record)), strict=True))
+        numbers.append(number)
         mine: list[RowProblem] = []
         handle = (raw.get("creator") or "").strip().lstrip("@").lower()
         creator = creators.get(handle)
@@ -171,7 +175,7 @@ def import_responses(survey: Survey, data: bytes, *, skip_invalid: bool = False)
     _, answer_errors = validate_batch(schema, rows)
     for index, errors in answer_errors.items():
         for code, messages in errors.items():
-            row_problems.setdefault(index, []).append(RowProblem(index + 2, code, " ".join(messages)))
+            row_problems.setdefault(index, []).append(RowProblem(numbers[index], code, " ".join(messages)))
     if row_problems and not skip_invalid:
         raise ImportFileError([p for index in sorted(row_problems) for p in row_problems[index]])
     good = [row for index, row in enumerate(rows) if index not in row_problems]
