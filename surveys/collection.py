@@ -302,6 +302,8 @@ def _clean_one(item: Item, value: Any) -> tuple[Any, str | None]:
         return text, None
     number = _as_int(value)
     if number is None or number not in (item.allowed or ()):
+        if item.kind == QuestionKind.YES_NO:
+            return None, "Choose yes (1) or no (0)."
         return None, f"Choose {_choices_text(item)}."
     return number, None
 
@@ -376,7 +378,7 @@ def clean_utm(raw: Mapping[str, Any] | None) -> dict[str, str]:
     return {
         key: str(raw[key]).strip()[:MAX_UTM_LENGTH]
         for key in UTM_KEYS
-        if isinstance(raw.get(key), str | int) and str(raw[key]).strip()
+        if isinstance(raw.get(key), str | int) and not isinstance(raw.get(key), bool) and str(raw[key]).strip()
     }
 
 
@@ -607,12 +609,15 @@ def submit_responses(
     """Validate and store many responses in one transaction, exactly once per row key.
 
     All or nothing unless ``skip_invalid``: with an invalid row and no
-    ``skip_invalid``, raise InvalidAnswers (errors keyed ``row N: code``) and store nothing.
+    ``skip_invalid``, raise InvalidAnswers (errors keyed ``row N: code``, N counting
+    from 1) and store nothing.
     """
     schema = survey_schema(survey)
     cleaned, errors = validate_batch(schema, rows)
     if errors and not skip_invalid:
-        flat = {f"row {i}: {code}": msgs for i, row_errors in errors.items() for code, msgs in row_errors.items()}
+        flat = {
+            f"row {i + 1}: {code}": msgs for i, row_errors in errors.items() for code, msgs in row_errors.items()
+        }
         raise InvalidAnswers(f"{len(errors)} row(s) are invalid; nothing was stored.", flat)
     keys = [row.key for row in rows]
     taken: set[str] = set()

@@ -213,9 +213,9 @@ def test_likert_and_semantic_refuse_out_of_range_and_non_integers(code, value):
 def test_malformed_digit_strings_get_a_message_instead_of_crashing(value):
     """A form can send any string; the validator must answer with a message, never a ValueError.
 
-    ``_as_int`` checks ``value.strip().lstrip("-").isdigit()`` and then calls
-    ``int()``: "--3" passes the check (all dashes stripped) and "²" is a Unicode
-    digit, and both make ``int()`` raise ValueError (a 500 at every door).
+    Regression: ``_as_int`` once checked ``value.strip().lstrip("-").isdigit()``
+    and then called ``int()``, so "--3" (all dashes stripped) and "²" (a Unicode
+    digit) made ``int()`` raise ValueError, a 500 at every door.
     """
     schema = survey_schema(kitchen_sink_survey())
     assert errors_of(schema, {**SINK_VALID, "lik7": value}) == {"lik7": [SCALE_1_7]}
@@ -226,7 +226,7 @@ def test_yes_no_accepts_only_zero_and_one():
     assert validate_answers(schema, {**SINK_VALID, "yn": 0}).answers["yn"] == 0
     assert validate_answers(schema, {**SINK_VALID, "yn": "1"}).answers["yn"] == 1
     for bad in (2, -1, "yes", 0.5):
-        assert errors_of(schema, {**SINK_VALID, "yn": bad}) == {"yn": ["Choose a whole number from 0 to 1."]}
+        assert errors_of(schema, {**SINK_VALID, "yn": bad}) == {"yn": ["Choose yes (1) or no (0)."]}
 
 
 def test_single_choice_accepts_only_listed_values():
@@ -285,9 +285,9 @@ def test_text_length_limit_and_type():
 def test_required_text_of_only_invisible_characters_is_required_not_stored_empty(invisible):
     """A required text answer that cleans to "" must be refused, not stored as an empty answer.
 
-    ``_is_blank`` runs on the raw value, and ``_clean_one`` then drops the
-    non-printable characters, so "\\u200b" passes the required check and is
-    stored as "".
+    Regression: the required check once ran on the raw value and the cleaning
+    (which drops non-printable characters) only afterwards, so "\\u200b" passed
+    as an answer and was stored as "".
     """
     schema = survey_schema(kitchen_sink_survey())
     assert errors_of(schema, {**SINK_VALID, "txt": invisible}) == {"txt": ["This question is required."]}
@@ -316,7 +316,7 @@ def test_answers_must_be_a_mapping():
     [
         ("lik7", SCALE_1_7),
         ("sem", SCALE_1_7),
-        ("yn", "Choose a whole number from 0 to 1."),
+        ("yn", "Choose yes (1) or no (0)."),
         ("single", "Choose a whole number from 1 to 3."),
         ("num", "Enter a number."),
     ],
@@ -725,6 +725,7 @@ def test_blank_non_text_and_overlong_utm_values():
     assert Response.objects.get(pk=result.response.pk).utm == {"utm_content": "c" * 100}
     assert collection.clean_utm(None) == {}
     assert collection.clean_utm("utm_source=x") == {}
+    assert collection.clean_utm({"utm_source": True, "utm_medium": 7}) == {"utm_medium": "7"}
 
 
 # --- 6. quality flags -----------------------------------------------------------------------
@@ -862,9 +863,9 @@ def test_a_battery_without_reverse_coded_items_is_never_straightlining(monkeypat
 
 def test_a_battery_needs_every_item_answered_to_be_straightlining():
     survey = live_survey("ohanian_1990")
-    Response_schema = survey_schema(survey)
+    schema = survey_schema(survey)
     clean = CleanAnswers(answers={"tru_1": 6, "tru_2": 6, "tru_3": 6, "tru_4": 6}, not_asked=[])
-    flags = quality_flags(Response_schema, clean, completion_seconds=None, median_seconds=None)
+    flags = quality_flags(schema, clean, completion_seconds=None, median_seconds=None)
     assert flags["flag_straightliner"] is False
 
 
@@ -1052,7 +1053,7 @@ def test_a_valid_batch_is_stored_in_one_insert(batch_setup):
 def test_a_batch_with_one_invalid_row_raises_and_stores_nothing(batch_setup):
     with pytest.raises(InvalidAnswers) as caught:
         submit_responses(survey=batch_setup.survey, rows=_rows(batch_setup, invalid_index=1))
-    assert caught.value.errors == {"row 1: tru_1": [SCALE_1_7]}
+    assert caught.value.errors == {"row 2: tru_1": [SCALE_1_7]}
     assert caught.value.detail == "1 row(s) are invalid; nothing was stored."
     assert Response.objects.count() == 0
 
@@ -1064,9 +1065,9 @@ def test_a_batch_reports_every_invalid_row_and_field(batch_setup):
     with pytest.raises(InvalidAnswers) as caught:
         submit_responses(survey=batch_setup.survey, rows=rows)
     assert caught.value.errors == {
-        "row 0: tru_2": [SCALE_1_7],
-        "row 0: nope": ["Unknown question."],
-        "row 2: attr_5": ["This question is required."],
+        "row 1: tru_2": [SCALE_1_7],
+        "row 1: nope": ["Unknown question."],
+        "row 3: attr_5": ["This question is required."],
     }
     assert Response.objects.count() == 0
 
@@ -1098,7 +1099,12 @@ def test_a_batch_flags_straightliners_and_failed_attention_checks():
     creator = CreatorFactory(brand=survey.brand)
     rows = [
         BatchRow(key="k1", creator=creator, answers=ohanian_answers(attn_check=4), completion_seconds=200),
-        BatchRow(key="k2", creator=creator, answers=ohanian_answers(attn_check=2, **{f"tru_{n}": 3 for n in range(1, 6)}), completion_seconds=5),
+        BatchRow(
+            key="k2",
+            creator=creator,
+            answers=ohanian_answers(attn_check=2, **{f"tru_{n}": 3 for n in range(1, 6)}),
+            completion_seconds=5,
+        ),
     ]
     submit_responses(survey=survey, rows=rows)
     careful, careless = Response.objects.get(form_token="k1"), Response.objects.get(form_token="k2")
@@ -1116,7 +1122,7 @@ def test_a_batch_fills_in_consent_and_age_when_the_survey_asks_for_them():
         submit_responses(
             survey=survey, rows=[BatchRow(key="c2", creator=creator, answers={"pp_juster": 4}, consent=False)]
         )
-    assert caught.value.errors == {"row 0: consent": ["Please agree to take part before sending your answers."]}
+    assert caught.value.errors == {"row 1: consent": ["Please agree to take part before sending your answers."]}
 
 
 # --- 9. when a poll takes responses ---------------------------------------------------------
@@ -1186,8 +1192,8 @@ def test_a_response_stored_before_closing_is_still_returned_for_its_token():
     replay = submit(link, {"pp_juster": 5}, token=token)
     assert (replay.created, replay.response.pk) == (False, first.response.pk)
     # A new token on the closed survey is refused.
-    _assert_unavailable_count = Response.objects.count()
+    before = Response.objects.count()
     with pytest.raises(PollUnavailable) as caught:
         submit(link, {"pp_juster": 5})
     assert caught.value.status == 410
-    assert Response.objects.count() == _assert_unavailable_count == 1
+    assert Response.objects.count() == before == 1
