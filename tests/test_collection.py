@@ -55,14 +55,6 @@ SCALE_1_7 = "Choose a whole number from 1 to 7."
 # --- helpers --------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """The speeder median is cached for 300 s under a key per survey id; ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def live_survey(*instruments: str, **fields) -> object:
     survey = SurveyFactory(status=SurveyStatus.LIVE, **fields)
     for key in instruments:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -30,14 +29,6 @@ from tests.factories import (
 # creator, then one column per question code of the fixture survey.
 HEADER = ["creator", "tru_1", "topics", "bought", "buy_count", "spend_3m", "attn_check"]
 GOOD = {"tru_1": "6", "bought": "0", "attn_check": "4"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """The median completion time is cached per survey id; ids repeat across test databases."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -39,14 +39,6 @@ UNREACHABLE_REDIS = {
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counters live in the cache; start every test from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def client() -> Client:
     return Client(enforce_csrf_checks=True)

@@ -29,14 +29,6 @@ ORIGIN = "https://creator.example"
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counters live in the cache; start every test from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def client() -> Client:
     # CSRF enforced: the API must work with no cookie and no CSRF token at all.

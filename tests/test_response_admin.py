@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import messages as django_messages
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -84,14 +83,6 @@ def login(client, user):
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Median completion times and rate limits live in the cache; survey ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
