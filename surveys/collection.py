@@ -25,6 +25,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from surveys.choices import SCALE_KINDS, AttributionSource, Construct, QuestionKind, SurveyStatus
 from surveys.models import Creator, CreatorLink, Question, Response, Survey, _now
@@ -68,6 +70,8 @@ class InvalidAnswers(SubmissionError):
 class InvalidToken(SubmissionError):
     """The form token is forged, expired, or belongs to another poll."""
 
+    expired = False
+
 
 class PollUnavailable(SubmissionError):
     """The survey or link does not take responses now: 404 (draft, not yet open) or 410 (closed, inactive)."""
@@ -97,19 +101,21 @@ def read_form_token(token: str, link: CreatorLink) -> FormToken:
     """Return the verified token for ``link``, or raise InvalidToken saying what is wrong."""
     signer = signing.TimestampSigner(salt=_TOKEN_SALT)
     if not token or not isinstance(token, str) or len(token) > 300:
-        raise InvalidToken("The form token is missing.", {"form_token": ["This field is required."]})
+        raise InvalidToken(_("The form token is missing."), {"form_token": [_("This field is required.")]})
     try:
         payload = signer.unsign_object(token, max_age=settings.FORM_TOKEN_MAX_AGE)
     except signing.SignatureExpired:
-        raise InvalidToken(
-            "This form has expired. Please reload the page and answer again.",
-            {"form_token": ["The form token has expired."]},
-        ) from None
+        error = InvalidToken(
+            _("This form has expired. Please check your answers and send them again."),
+            {"form_token": [_("The form token has expired.")]},
+        )
+        error.expired = True
+        raise error from None
     except (signing.BadSignature, ValueError):
-        raise InvalidToken("The form token is not valid.", {"form_token": ["Invalid form token."]}) from None
+        raise InvalidToken(_("The form token is not valid."), {"form_token": [_("Invalid form token.")]}) from None
     if not isinstance(payload, dict) or payload.get("s") != link.survey_id or payload.get("l") != link.pk:
         error = InvalidToken(
-            "The form token belongs to another poll.", {"form_token": ["The token is for another poll."]}
+            _("The form token belongs to another poll."), {"form_token": [_("The token is for another poll.")]}
         )
         error.status = 403
         raise error
@@ -270,8 +276,8 @@ def _is_blank(value: Any) -> bool:
 def _choices_text(item: Item) -> str:
     values = sorted(item.allowed or ())
     if item.bounds and values == list(range(item.bounds[0], item.bounds[1] + 1)):
-        return f"a whole number from {item.bounds[0]} to {item.bounds[1]}"
-    return "one of " + ", ".join(str(v) for v in values)
+        return _("a whole number from %(low)d to %(high)d") % {"low": item.bounds[0], "high": item.bounds[1]}
+    return _("one of %(values)s") % {"values": ", ".join(str(v) for v in values)}
 
 
 def _clean_one(item: Item, value: Any) -> tuple[Any, str | None]:
@@ -280,31 +286,34 @@ def _clean_one(item: Item, value: Any) -> tuple[Any, str | None]:
         values = value if isinstance(value, list) else [value]
         ints = [_as_int(v) for v in values]
         if any(v is None or v not in (item.allowed or ()) for v in ints):
-            return None, f"Choose from the listed options ({_choices_text(item)})."
+            return None, _("Choose from the listed options (%(choices)s).") % {"choices": _choices_text(item)}
         if len(set(ints)) != len(ints):
-            return None, "Each option can be chosen once."
+            return None, _("Each option can be chosen once.")
         return sorted(ints), None  # type: ignore[type-var]
     if item.kind == QuestionKind.NUMBER:
         number = _as_number(value)
         if number is None:
-            return None, "Enter a number."
+            return None, _("Enter a number.")
         if item.min_value is not None and number < item.min_value:
-            return None, f"Enter a number of at least {_fmt(item.min_value)}."
+            return None, _("Enter a number of at least %(min)s.") % {"min": _fmt(item.min_value)}
         if item.max_value is not None and number > item.max_value:
-            return None, f"Enter a number of at most {_fmt(item.max_value)}."
+            return None, _("Enter a number of at most %(max)s.") % {"max": _fmt(item.max_value)}
         return number, None
     if item.kind == QuestionKind.TEXT:
         if not isinstance(value, str):
-            return None, "Enter text."
+            return None, _("Enter text.")
         text = _clean_text(value)
         if len(text) > MAX_TEXT_LENGTH:
-            return None, f"Use at most {MAX_TEXT_LENGTH} characters (this answer has {len(text)})."
+            return None, _("Use at most %(limit)d characters (this answer has %(length)d).") % {
+                "limit": MAX_TEXT_LENGTH,
+                "length": len(text),
+            }
         return text, None
     number = _as_int(value)
     if number is None or number not in (item.allowed or ()):
         if item.kind == QuestionKind.YES_NO:
-            return None, "Choose yes (1) or no (0)."
-        return None, f"Choose {_choices_text(item)}."
+            return None, _("Choose yes (1) or no (0).")
+        return None, _("Choose %(choices)s.") % {"choices": _choices_text(item)}
     return number, None
 
 
@@ -337,10 +346,12 @@ def validate_answers(
     """
     errors: dict[str, list[str]] = {}
     if not isinstance(raw, Mapping):
-        raise InvalidAnswers("Answers must be an object keyed by question code.", {"answers": ["Expected an object."]})
+        raise InvalidAnswers(
+            _("Answers must be an object keyed by question code."), {"answers": [_("Expected an object.")]}
+        )
     for code in raw:
         if code not in schema.codes:
-            errors.setdefault(str(code)[:40], []).append("Unknown question.")
+            errors.setdefault(str(code)[:40], []).append(_("Unknown question."))
     answers: dict[str, Any] = {}
     not_asked: list[str] = []
     shown: set[str] = set()
@@ -352,7 +363,7 @@ def validate_answers(
         value = raw.get(item.code)
         if _is_blank(value):
             if item.required:
-                errors.setdefault(item.code, []).append("This question is required.")
+                errors.setdefault(item.code, []).append(_("This question is required."))
             continue
         clean, problem = _clean_one(item, value)
         if problem:
@@ -360,13 +371,17 @@ def validate_answers(
         else:
             answers[item.code] = clean
     if schema.consent_required and consent is not True:
-        errors["consent"] = ["Please agree to take part before sending your answers."]
+        errors["consent"] = [_("Please agree to take part before sending your answers.")]
     if schema.min_age and age_confirmed is not True:
-        errors["age_confirmed"] = [f"Please confirm that you are at least {schema.min_age} years old."]
+        errors["age_confirmed"] = [
+            _("Please confirm that you are at least %(age)d years old.") % {"age": schema.min_age}
+        ]
     if errors:
         count = len(errors)
         raise InvalidAnswers(
-            f"{count} answer{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention.", errors
+            ngettext("%(count)d answer needs attention.", "%(count)d answers need attention.", count)
+            % {"count": count},
+            errors,
         )
     return CleanAnswers(answers=answers, not_asked=not_asked)
 
@@ -476,17 +491,17 @@ def check_open(link: CreatorLink, *, at: datetime | None = None) -> None:
     survey = link.survey
     at = at or _now()
     if survey.status == SurveyStatus.DRAFT:
-        raise PollUnavailable("This poll has not been published.")
+        raise PollUnavailable(_("This poll has not been published."))
     if not link.active or not link.creator.active:
-        error = PollUnavailable("This poll link is no longer active.")
+        error = PollUnavailable(_("This poll link is no longer active."))
         error.status = 410
         raise error
     if survey.status == SurveyStatus.CLOSED or (survey.closes_at and at >= survey.closes_at):
-        error = PollUnavailable("This poll has closed. Thank you for your interest.")
+        error = PollUnavailable(_("This poll has closed. Thank you for your interest."))
         error.status = 410
         raise error
     if survey.opens_at and at < survey.opens_at:
-        raise PollUnavailable("This poll is not open yet.")
+        raise PollUnavailable(_("This poll is not open yet."))
 
 
 def submit_response(

@@ -8,5 +8,7 @@ app_name = "surveys"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
     path("s/<str:token>/", views.poll, name="poll"),
+    path("s/<str:token>/embed/", views.poll_embed, name="poll-embed"),
+    path("embed.js", views.embed_loader, name="embed-js"),
     path("api/v1/", include("surveys.api.urls")),
 ]

@@ -11,13 +11,16 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from surveys import collection
 from surveys.choices import SCALE_KINDS, QuestionKind
 from surveys.collection import Client, InvalidAnswers, InvalidToken, PollUnavailable, Schema, Submission
+from surveys.embed import allow_framing, parent_origin
 from surveys.models import CreatorLink, Question
 from surveys.ratelimits import retry_after
 from surveys.selectors import link_for_token
@@ -37,7 +40,7 @@ def _choice_options(question: Question) -> list[tuple[int, str]]:
     if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
         return [(c["value"], c["label"]) for c in question.choices]
     if question.kind == QuestionKind.YES_NO:
-        return [(1, labels.get(1, "Yes")), (0, labels.get(0, "No"))]
+        return [(1, labels.get(1, _("Yes"))), (0, labels.get(0, _("No")))]
     bounds = question.scale_bounds()
     if not bounds:
         return []
@@ -58,7 +61,7 @@ def _question_items(
             condition = {
                 "code": source.code,
                 "values": " ".join(str(v) for v in q.condition_values),
-                "text": " or ".join(f"“{source_labels.get(v, v)}”" for v in q.condition_values),
+                "text": _(" or ").join(f"“{source_labels.get(v, v)}”" for v in q.condition_values),
                 "question": source.render_wording(creator_name),
             }
         items.append(
@@ -135,7 +138,7 @@ def _submission_from_post(post: QueryDict, schema: Schema) -> tuple[Submission, 
         elif code in post:
             answers[code] = post.get(code, "")
     unknown = sorted(key for key in post if key not in kinds and key not in FORM_FIELDS)
-    errors = {key[:40]: ["Unknown field."] for key in unknown[:20]}
+    errors = {key[:40]: [_("Unknown field.")] for key in unknown[:20]}
     submission = Submission(
         answers=answers,
         consent=post.get("consent") == "on",
@@ -150,29 +153,54 @@ def _submission_from_post(post: QueryDict, schema: Schema) -> tuple[Submission, 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def poll(request: HttpRequest, token: str, embed: bool = False) -> HttpResponse:
-    """Show a creator's poll (GET) or take its answers (POST)."""
+    """Show a creator's poll (GET) or take its answers (POST); ``embed``: inside an iframe."""
     link = link_for_token(token)
     if link is None:
-        return _unavailable(request, "This poll link does not exist. Please check the address.", 404)
+        response = _unavailable(request, _("This poll link does not exist. Please check the address."), 404)
+        return allow_framing(response, None)
+    with translation.override(link.survey.language):
+        response = _poll(request, link, embed=embed)
+        response["Content-Language"] = translation.get_language()
+    return allow_framing(response, link.survey)
+
+
+def _poll(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResponse:
+    if embed:
+        request.parent_origin = parent_origin(request.GET.get("origin"), link.survey)
     preview = collection.is_preview(request.GET.get("preview"), link)
     if request.method == "GET":
         if not preview:
             try:
                 collection.check_open(link)
             except PollUnavailable as exc:
-                return _unavailable(request, exc.detail, exc.status, survey=link.survey)
+                return _unavailable(request, exc.detail, exc.status, survey=link.survey, embed=embed, link=link)
         return _render_poll(request, link, preview=preview, embed=embed)
     return _submit(request, link, embed=embed)
 
 
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def poll_embed(request: HttpRequest, token: str) -> HttpResponse:
+    """The poll without page chrome, for iframes and embed.js."""
+    return poll(request, token, embed=True)
+
+
+@cache_control(public=True, max_age=300)
+def embed_loader(request: HttpRequest) -> HttpResponse:
+    """Serve embed.js with a short cache lifetime; it loads nothing but the poll iframes."""
+    return HttpResponse(loader_script(), content_type="text/javascript; charset=utf-8")
+
+
 def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResponse:
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.POLL_MAX_BODY_BYTES:
-        return _unavailable(request, "That submission is too large.", 413)
+        return _unavailable(request, _("That submission is too large."), 413, embed=embed, link=link)
     client = Client.from_meta(request.META)
     wait = retry_after(request, group="poll-submit", key=f"{client.address_hash}:{link.pk}")
     if wait is not None:
         response = _unavailable(
-            request, "Too many submissions from your network. Please try again in a few minutes.", 429
+            request, _("Too many submissions from your network. Please try again in a few minutes."), 429,
+            embed=embed, link=link,
         )
         response["Retry-After"] = str(wait)
         return response
@@ -183,19 +211,19 @@ def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResp
     try:
         preview = collection.read_form_token(token, link).preview
         if unknown:
-            raise InvalidAnswers("The form contained fields this poll does not have.", unknown)
+            raise InvalidAnswers(_("The form contained fields this poll does not have."), unknown)
         result = collection.submit_response(
             link=link, form_token=token, submission=submission, client=client, schema=schema
         )
     except InvalidAnswers as exc:
         return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
     except InvalidToken as exc:
-        if "expired" in exc.detail:
+        if exc.expired:
             # Keep the follower's answers and hand out a fresh token.
             return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
-        return _unavailable(request, exc.detail, exc.status)
+        return _unavailable(request, exc.detail, exc.status, embed=embed, link=link)
     except PollUnavailable as exc:
-        return _unavailable(request, exc.detail, exc.status, survey=link.survey)
+        return _unavailable(request, exc.detail, exc.status, survey=link.survey, embed=embed, link=link)
     survey = link.survey
     return render(
         request,
@@ -206,5 +234,6 @@ def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResp
             "message": survey.thank_you_text.replace("{creator}", link.creator.display_name),
             "preview": result.response.is_test,
             "embed": embed,
+            "link": link,
         },
     )

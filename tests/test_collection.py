@@ -483,7 +483,7 @@ def test_an_expired_token_is_refused():
             submit(link, {"pp_juster": 5}, token=token)
     assert caught.value.status == 400
     assert "expired" in caught.value.detail
-    assert caught.value.detail == "This form has expired. Please reload the page and answer again."
+    assert caught.value.detail == "This form has expired. Please check your answers and send them again."
     assert caught.value.errors == {"form_token": ["The form token has expired."]}
     assert Response.objects.count() == 0
 

@@ -5,6 +5,7 @@
   if (!form) { return; }
   var questions = Array.prototype.slice.call(form.querySelectorAll("fieldset.question[data-code]"));
   var progress = document.getElementById("progress");
+  function msg(name) { return form.getAttribute("data-msg-" + name) || ""; }
 
   function values(code) {
     var out = [];
@@ -44,10 +45,10 @@
     var raw = input.value.trim().replace(",", ".");
     if (raw === "") { return ""; }
     var n = Number(raw);
-    if (!isFinite(n)) { return "Enter a number."; }
+    if (!isFinite(n)) { return msg("number"); }
     var min = input.getAttribute("data-min"), max = input.getAttribute("data-max");
-    if (min !== null && n < Number(min)) { return "Enter a number of at least " + Number(min) + "."; }
-    if (max !== null && n > Number(max)) { return "Enter a number of at most " + Number(max) + "."; }
+    if (min !== null && n < Number(min)) { return msg("min").replace("{min}", Number(min)); }
+    if (max !== null && n > Number(max)) { return msg("max").replace("{max}", Number(max)); }
     return "";
   }
   function check(q) {
@@ -57,7 +58,7 @@
     var number = q.querySelector("input[inputmode=decimal]");
     if (number) { message = numberProblem(number); }
     if (!message && q.hasAttribute("data-required") && values(code).length === 0) {
-      message = form.getAttribute("data-required-message");
+      message = msg("required");
     }
     setError(q, message);
     return !message;
@@ -81,7 +82,7 @@
     form.querySelectorAll("input[data-required][type=checkbox]").forEach(function (box) {
       var err = document.getElementById("err-" + box.name);
       if (!box.checked && err) {
-        err.textContent = err.textContent || "Please tick this box to continue.";
+        err.textContent = err.textContent || msg("tick");
         err.hidden = false;
         if (!first) { first = box; }
       }

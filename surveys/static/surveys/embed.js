@@ -1,0 +1,68 @@
+/* TrustPoll embed loader: <div data-trustpoll="TOKEN" [data-mode="popup" data-label="…"]></div> */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__trustpoll) { return; }
+  window.__trustpoll = true;
+  var base = new URL(script.src).origin;
+  var frames = [];
+
+  function pollUrl(token) {
+    var url = new URL(base + "/s/" + encodeURIComponent(token) + "/embed/");
+    url.searchParams.set("origin", location.origin);
+    new URLSearchParams(location.search).forEach(function (value, key) {
+      if (/^utm_(source|medium|campaign|content|term)$/.test(key)) { url.searchParams.set(key, value); }
+    });
+    return url.href;
+  }
+  function frame(token, title) {
+    var f = document.createElement("iframe");
+    f.src = pollUrl(token);
+    f.title = title;
+    f.setAttribute("scrolling", "no");
+    f.style.cssText = "display:block;width:100%;height:480px;border:0;overflow:hidden";
+    frames.push(f);
+    return f;
+  }
+  function popup(div, token) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = div.getAttribute("data-label") || "Take the poll";
+    var dialog = document.createElement("dialog");
+    dialog.setAttribute("aria-label", button.textContent);
+    dialog.style.cssText = "width:min(40rem,96vw);max-height:92vh;padding:0;border:0;border-radius:8px;overflow:auto";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.style.cssText = "position:sticky;top:0;float:right;margin:8px;z-index:1";
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.addEventListener("close", function () { button.focus(); });
+    dialog.appendChild(close);
+    var f = null;
+    button.addEventListener("click", function () {
+      if (!f) { f = frame(token, button.textContent); dialog.appendChild(f); }
+      dialog.showModal();
+    });
+    div.appendChild(button);
+    div.appendChild(dialog);
+  }
+  function mount(div) {
+    if (div.getAttribute("data-trustpoll-mounted")) { return; }
+    div.setAttribute("data-trustpoll-mounted", "1");
+    var token = div.getAttribute("data-trustpoll");
+    if (!token) { return; }
+    if (div.getAttribute("data-mode") === "popup") { popup(div, token); }
+    else { div.appendChild(frame(token, div.getAttribute("data-title") || "Poll")); }
+  }
+  window.addEventListener("message", function (event) {
+    if (event.origin !== base || !event.data || event.data.type !== "trustpoll:height") { return; }
+    for (var i = 0; i < frames.length; i++) {
+      if (frames[i].contentWindow === event.source) {
+        var h = Number(event.data.height);
+        if (h > 0 && h < 100000) { frames[i].style.height = h + "px"; }
+      }
+    }
+  });
+  function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-trustpoll]"), mount); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", mountAll); } else { mountAll(); }
+})();
