@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: setup run test clean
+.PHONY: setup run test bench clean
 
 # Reinstall whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -12,7 +12,12 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	cp requirements.txt $@
 
-setup: $(VENV)/.installed
+# Test-only browser tools (axe-core); skipped with a note where npm is missing.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the accessibility checks of the browser tests will skip"; fi
+
+setup: $(VENV)/.installed node_modules/.installed
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py seed_demo --if-empty
@@ -27,5 +32,10 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# Benchmarks: each prints its figures as ratios against a baseline measured in the same run.
+bench: setup
+	$(PY) bench/poll_latency.py
+	$(PY) bench/page_weight.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from surveys import views
+from surveys import health, views
 
 app_name = "surveys"
 
@@ -10,5 +10,6 @@ urlpatterns = [
     path("s/<str:token>/", views.poll, name="poll"),
     path("s/<str:token>/embed/", views.poll_embed, name="poll-embed"),
     path("embed.js", views.embed_loader, name="embed-js"),
+    path("healthz/", health.healthz, name="healthz"),
     path("api/v1/", include("surveys.api.urls")),
 ]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from surveys import collection
 from surveys.choices import SCALE_KINDS, QuestionKind
 from surveys.collection import Client, InvalidAnswers, InvalidToken, PollUnavailable, Schema, Submission
-from surveys.embed import allow_framing, parent_origin
+from surveys.embed import allow_framing, loader_script, parent_origin
 from surveys.models import CreatorLink, Question
 from surveys.ratelimits import retry_after
 from surveys.selectors import link_for_token

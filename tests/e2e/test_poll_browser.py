@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from surveys.design import insert_instrument
-from surveys.models import Response
+from surveys.models import Response, Survey
 from tests.factories import CreatorFactory, CreatorLinkFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,3 +82,46 @@ def test_without_javascript_the_server_validates_and_ignores_unmet_conditions(ph
     response = Response.objects.get()
     assert response.answers == {"bought": 0, "pp_juster": 3}
     assert response.not_asked == ["buy_count", "spend_3m"]
+
+
+def test_sending_the_same_form_twice_stores_one_response(phone, poll_url):
+    page = phone(javascript=False)
+    page.goto(poll_url)
+    page.get_by_label("No", exact=True).check()
+    page.get_by_label("Slight possibility (2 in 10)").check()
+    page.get_by_label("I am at least 16 years old.").check()
+    page.get_by_label("I agree to take part.").check()
+    page.get_by_role("button", name="Send my answers").dblclick()  # two posts of one form, one token
+    page.get_by_text("Thanks, Ava Bloom will be glad!").wait_for()
+    assert Response.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_no_serious_accessibility_violations_on_poll_error_and_thank_you(phone, poll_url, language):
+    from tests.e2e.conftest import run_axe
+
+    survey = Survey.objects.get()
+    survey.language = language
+    survey.save()
+    page = phone(width=375, bypass_csp=True)  # axe is injected as an inline script
+    page.goto(poll_url)
+    assert page.evaluate("document.documentElement.lang") == language
+    assert run_axe(page) == []
+
+    page.get_by_role("button").last.click()  # no answers: the inline error state
+    assert page.locator("#err-bought").is_visible()
+    assert run_axe(page) == []
+
+    page.evaluate("() => document.getElementById('poll-form').submit()")  # the server's error page
+    page.locator(".error-summary").wait_for()
+    assert run_axe(page) == []
+
+    page.locator("input[name=bought][value='0']").check()
+    page.locator("input[name=pp_juster][value='5']").check()
+    page.locator("input[name=age_confirmed]").check()
+    page.locator("input[name=consent]").check()
+    page.get_by_role("button").last.click()
+    page.locator(".thanks").wait_for()
+    assert run_axe(page) == []
+    if language == "de":
+        assert page.get_by_role("heading").inner_text() == "Vielen Dank!"

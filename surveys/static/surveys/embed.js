@@ -55,11 +55,15 @@
     else { div.appendChild(frame(token, div.getAttribute("data-title") || "Poll")); }
   }
   window.addEventListener("message", function (event) {
-    if (event.origin !== base || !event.data || event.data.type !== "trustpoll:height") { return; }
+    if (event.origin !== base || !event.data) { return; }
     for (var i = 0; i < frames.length; i++) {
-      if (frames[i].contentWindow === event.source) {
+      if (frames[i].contentWindow !== event.source) { continue; }
+      var f = frames[i], dialog = f.closest("dialog");
+      if (event.data.type === "trustpoll:height") {
         var h = Number(event.data.height);
-        if (h > 0 && h < 100000) { frames[i].style.height = h + "px"; }
+        if (h > 0 && h < 100000) { f.style.height = h + "px"; }
+      } else if (event.data.type === "trustpoll:close" && dialog && dialog.open) {
+        dialog.close();
       }
     }
   });

@@ -15,5 +15,9 @@
   window.addEventListener("load", send);
   document.addEventListener("DOMContentLoaded", send);
   document.addEventListener("change", send);
+  // Escape inside the poll closes a popup: the key never reaches the embedding page's dialog.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { window.parent.postMessage({ type: "trustpoll:close", token: token }, parentOrigin); }
+  });
   send();
 })();
