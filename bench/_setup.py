@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def configure(*, debug: bool = False, **env: str) -> Path:
-    """Point Django at a fresh temporary var/ directory and return it."""
+    """Point Django at a fresh temporary var/ directory (and a fresh PostgreSQL database) and return it."""
     var = Path(tempfile.mkdtemp(prefix="trustpoll-bench-"))
+    if os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = fresh_database(os.environ["DATABASE_URL"])
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "project.settings",
@@ -50,3 +52,15 @@ def trust_survey():
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def fresh_database(url: str) -> str:
+    """Create an empty database "trustpoll_bench" beside ``url``'s and return its URL."""
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS trustpoll_bench")
+        connection.execute("CREATE DATABASE trustpoll_bench")
+    return urlunsplit(parts._replace(path="/trustpoll_bench"))
