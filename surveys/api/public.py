@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -43,6 +44,10 @@ class PublicLinkView(PublicView):
         link, error = self.link_or_error(token)
         if error:
             return error
+        with translation.override(link.survey.language):
+            return self.definition(request, link)
+
+    def definition(self, request: Request, link: Any) -> Response:
         try:
             collection.check_open(link)
         except SubmissionError as exc:
@@ -68,6 +73,10 @@ class PublicResponsesView(PublicView):
             response = Response(error_body("Too many submissions; try again later."), status=429)
             response["Retry-After"] = str(wait)
             return response
+        with translation.override(link.survey.language):
+            return self.submit(request, link, client)
+
+    def submit(self, request: Request, link: Any, client: Client) -> Response:
         body = request.data
         if not isinstance(body, dict):
             return Response(error_body("Send a JSON object.", {"body": ["Expected an object."]}), status=400)
