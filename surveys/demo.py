@@ -1,18 +1,9 @@
 """Demo data: a brand, 40 creators over four tiers, a live survey and simulated responses.
 
-The simulation has a known truth, so the analyses can be checked against it.
-For respondent i of creator c (all latent variables in standard-deviation units):
-
-    creator mean trust     u_c ~ N(0, 0.5²)
-    trust                  T_i = u_c + e_i,            e_i ~ N(0, 1)
-    purchase intent        P_i = β_tier · T_i + v_i,   v_i ~ N(0, 1)
-    bought                 Bernoulli(logistic(−0.4 + 1.0 · P_i))
-
-with the true trust → intent slope β by tier (``TRUE_SLOPES``): nano 0.8,
-micro 0.6, macro 0.4, celebrity 0.2 — trust matters more for smaller creators.
-Items are 1–7 answers ``round(4 + 1.1·latent + N(0, 0.8²))`` clipped to the
-scale, stored mirrored (8 − x) for reverse-coded items, so after reverse
-coding a higher score means more of the construct.
+The responses come from :mod:`surveys.simulation`, whose known truth is the
+slope of the purchase-intent score on the trust score within each tier
+(``TRUE_SLOPES``: nano 0.8, micro 0.6, macro 0.4, celebrity 0.2 scale points
+per scale point) — trust matters more for smaller creators.
 """
 
 from __future__ import annotations
@@ -25,20 +16,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from surveys.choices import AttributionSource, Platform, Role, SurveyStatus, Tier
-from surveys.design import create_links, insert_instrument
 from surveys.collection import BatchRow, submit_responses
+from surveys.design import create_links, insert_instrument
 from surveys.models import Brand, Creator, CreatorLink, Membership, Survey, _now
+from surveys.simulation import simulate
 
 DEMO_BRAND_SLUG = "demo"
 DEMO_SURVEY_SLUG = "creator-trust"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "trustpoll-demo"
-TRUE_SLOPES: dict[str, float] = {
-    Tier.NANO: 0.8,
-    Tier.MICRO: 0.6,
-    Tier.MACRO: 0.4,
-    Tier.CELEBRITY: 0.2,
-}
 _TIER_RANGES = {
     Tier.NANO: (1_000, 10_000),
     Tier.MICRO: (10_000, 100_000),
@@ -74,11 +60,6 @@ class DemoSummary:
 
 def demo_exists() -> bool:
     return Brand.objects.filter(slug=DEMO_BRAND_SLUG).exists()
-
-
-def _likert(rng: np.random.Generator, latent: np.ndarray, reverse: bool) -> np.ndarray:
-    x = np.clip(np.rint(4 + 1.1 * latent + rng.normal(0, 0.8, latent.shape)), 1, 7).astype(int)
-    return 8 - x if reverse else x
 
 
 @transaction.atomic
@@ -139,64 +120,29 @@ def seed_demo(*, responses: int = 2000, seed: int = 7) -> DemoSummary:
     return DemoSummary(brand=brand, survey=survey, creators=len(creators), responses=count)
 
 
-def _simulate_responses(
-    rng: np.random.Generator,
-    *,
-    survey: Survey,
-    creators: list[Creator],
-    n: int,
-) -> int:
+def _simulate_responses(rng: np.random.Generator, *, survey: Survey, creators: list[Creator], n: int) -> int:
     if n <= 0:
         return 0
-    questions = list(survey.questions.all())
     # Uneven audiences: a few creators get most answers, some only a handful.
     weights = rng.gamma(0.8, 1.0, len(creators))
-    who = rng.choice(len(creators), size=n, p=weights / weights.sum())
-    creator_mean = rng.normal(0, 0.5, len(creators))
-    trust = creator_mean[who] + rng.normal(0, 1, n)
-    slope = np.array([TRUE_SLOPES[creators[i].tier] for i in who])
-    intent = slope * trust + rng.normal(0, 1, n)
-    latent = {
-        "trustworthiness": trust,
-        "expertise": 0.5 * trust + rng.normal(0, 0.9, n),
-        "attractiveness": 0.2 * trust + rng.normal(0, 1, n),
-        "purchase_intent": intent,
-    }
-    columns: dict[str, np.ndarray] = {}
-    for q in questions:
-        if q.construct in latent:
-            columns[q.code] = _likert(rng, latent[q.construct], q.reverse_coded)
-    bought = rng.random(n) < 1 / (1 + np.exp(-(-0.4 + 1.0 * intent)))
-    columns["pp_juster"] = np.clip(np.rint(4 + 1.8 * intent + rng.normal(0, 1.2, n)), 0, 10).astype(int)
-    columns["bought"] = bought.astype(int)
-    buy_count = 1 + rng.poisson(np.exp(0.2 + 0.3 * intent))
-    spend = np.round(np.exp(rng.normal(3.6 + 0.3 * intent, 0.6)), 2)
-    attentive = rng.random(n) < 0.93
-    columns["attn_check"] = np.where(attentive, 4, rng.integers(1, 6, n))
-    columns["age_band"] = rng.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.03, 0.32, 0.33, 0.17, 0.1, 0.05])
-    columns["follow_len"] = rng.integers(1, 6, n)
+    simulated = simulate(rng, creator_tiers=[c.tier for c in creators], n=n, weights=weights)
     skips_optional = rng.random(n) < 0.05
-    seconds = np.round(np.exp(rng.normal(np.log(95), 0.45, n)), 1)
     now = _now()
     offsets = np.sort(rng.uniform(0, 30 * 24 * 3600, n))[::-1]
-
+    records = simulated.answers.to_dict("records")
     rows = []
-    for i in range(n):
-        creator = creators[who[i]]
-        answers = {code: int(values[i]) for code, values in columns.items()}
-        if bought[i]:
-            answers["buy_count"] = int(buy_count[i])
-            answers["spend_3m"] = float(spend[i])
+    for i, record in enumerate(records):
+        answers = {code: (int(v) if code != "spend_3m" else float(v)) for code, v in record.items() if v == v}
         if skips_optional[i]:
             answers.pop("age_band", None)
             answers.pop("spend_3m", None)
         rows.append(
             BatchRow(
                 key=f"demo:{survey.pk}:{i}",
-                creator=creator,
+                creator=creators[simulated.creator[i]],
                 answers=answers,
                 submitted_at=now - timedelta(seconds=float(offsets[i])),
-                completion_seconds=float(seconds[i]),
+                completion_seconds=float(simulated.seconds[i]),
                 source=AttributionSource.LINK,
             )
         )

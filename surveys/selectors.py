@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+import pandas as pd
+from django.db.models import Count, F, FloatField, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
-from surveys.models import CreatorLink, Survey
+from surveys.collection import FLAG_FIELDS
+from surveys.models import CreatorLink, Response, Survey
+from surveys.scoring import QuestionMeta
 
 
 class SurveyLookupError(LookupError):
@@ -99,3 +104,80 @@ def annotate_link_counts(links: QuerySet[CreatorLink]) -> QuerySet[CreatorLink]:
     for flag in FLAG_LABELS:
         counts[f"n_{flag}"] = Count("responses", filter=real & Q(**{f"responses__{flag}": True}))
     return links.annotate(**counts)
+
+
+# --- the analysis frame -----------------------------------------------------------------------
+
+_NUMERIC_KINDS = ("likert", "semantic", "probability", "yes_no", "single", "number")
+
+
+def question_metas(survey: Survey) -> list[QuestionMeta]:
+    """Return the survey's questions as the pure scoring module sees them."""
+    metas = []
+    for q in survey.questions.select_related("condition_question").order_by("position", "id"):
+        bounds = q.scale_bounds()
+        metas.append(
+            QuestionMeta(
+                code=q.code,
+                construct=q.construct,
+                kind=q.kind,
+                reverse_coded=q.reverse_coded,
+                low=bounds[0] if bounds else None,
+                high=bounds[1] if bounds else None,
+                condition_code=q.condition_question.code if q.condition_question_id else None,
+                condition_values=tuple(q.condition_values or ()),
+            )
+        )
+    return metas
+
+
+def responses_frame(survey: Survey, *, include_test: bool = False) -> pd.DataFrame:
+    """Return one row per response: answers as columns (numbers as floats) and the attribution columns.
+
+    One query. Numeric answers are extracted and cast by the database (JSON
+    key → float), so no per-row Python work is done for them.
+    """
+    metas = question_metas(survey)
+    extract: dict[str, Any] = {}
+    for meta in metas:
+        key = KT(f"answers__{meta.code}")
+        if meta.kind in _NUMERIC_KINDS:
+            extract[f"a__{meta.code}"] = Cast(key, FloatField())
+        elif meta.kind == "text":
+            extract[f"a__{meta.code}"] = key
+        else:
+            extract[f"a__{meta.code}"] = F(f"answers__{meta.code}")
+    responses = Response.objects.filter(survey=survey)
+    if not include_test:
+        responses = responses.filter(is_test=False)
+    fields = [
+        "id",
+        "submitted_at",
+        "completion_seconds",
+        "creator_id",
+        "creator__handle",
+        "creator_tier",
+        "creator_followers",
+        "creator__platform",
+        "link_id",
+        "source",
+        "is_test",
+        *FLAG_FIELDS,
+        *extract,
+    ]
+    rows = list(responses.annotate(**extract).order_by("id").values_list(*fields))
+    frame = pd.DataFrame.from_records(rows, columns=fields)
+    frame = frame.rename(
+        columns={
+            "id": "response_id",
+            "creator__handle": "creator_handle",
+            "creator_tier": "tier",
+            "creator_followers": "followers",
+            "creator__platform": "platform",
+            **{name: name[3:] for name in extract},
+        }
+    )
+    for meta in metas:
+        if meta.kind in _NUMERIC_KINDS:
+            frame[meta.code] = pd.to_numeric(frame[meta.code], errors="coerce").astype(float)
+    return frame

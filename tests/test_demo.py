@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from surveys.demo import DEMO_PASSWORD, DEMO_USERNAME, TRUE_SLOPES, seed_demo
+from surveys.demo import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
+from surveys.simulation import TRUE_SLOPES
 from surveys.models import Brand, Creator, CreatorLink, Response
 from surveys.tiers import tier_for
 
