@@ -114,3 +114,42 @@ def test_alpha_feldt_interval_and_item_statistics_match_psych(scored):
     assert result.alpha_ci_high == pytest.approx(expected["feldt_upper"], rel=1e-9)
     np.testing.assert_allclose([i.alpha_if_deleted for i in result.item_statistics], expected["alpha_if_deleted"], rtol=1e-9)
     np.testing.assert_allclose([i.corrected_item_total for i in result.item_statistics], expected["r_drop"], rtol=1e-9)
+
+
+def test_multilevel_model_matches_lmer(scored):
+    from surveys.multilevel import fit_multilevel
+
+    data, _ = scored
+    result = fit_multilevel(data)
+    expected = REFERENCE["lmer"]
+    assert result.error is None and result.converged and result.n == expected["n"]
+    np.testing.assert_allclose([f["estimate"] for f in result.fixed_effects], expected["fixef"], rtol=1e-4)
+    np.testing.assert_allclose([f["se"] for f in result.fixed_effects], expected["se"], rtol=1e-2)
+    assert result.creator_variance == pytest.approx(expected["creator_variance"], rel=1e-2)
+    assert result.residual_variance == pytest.approx(expected["residual_variance"], rel=1e-2)
+    assert result.icc == pytest.approx(expected["creator_variance"] / (expected["creator_variance"] + expected["residual_variance"]), rel=1e-2)
+    assert result.warnings == []  # not on the boundary, agrees with OLS
+
+
+def test_shrunken_creator_means_match_lmer_blups(scored):
+    from surveys.multilevel import rank_creators
+
+    data, _ = scored
+    ranking = rank_creators(data)
+    expected = dict(zip(REFERENCE["shrunken_trust"]["creator_id"], REFERENCE["shrunken_trust"]["mean"], strict=True))
+    for row in ranking.rows:
+        assert row["trust_shrunken"] == pytest.approx(expected[row["creator_id"]], rel=1e-4)
+
+
+def test_ordinal_model_matches_polr(scored):
+    from surveys.multilevel import fit_ordinal
+
+    data, _ = scored
+    result = fit_ordinal(data, outcome="pi_1")
+    expected = REFERENCE["polr"]
+    assert result.error is None and result.n == expected["n"] and result.subsample is None
+    # statsmodels' own OrderedModel tests hold polr to about 1e-4.
+    assert result.coefficient["estimate"] == pytest.approx(expected["coef"], rel=1e-4)
+    assert result.coefficient["se"] == pytest.approx(expected["se"], rel=1e-3)
+    np.testing.assert_allclose([t["zeta"] for t in result.thresholds], expected["zeta"], rtol=1e-4, atol=1e-5)
+    assert [t["between"] for t in result.thresholds][:2] == ["1|2", "2|3"]
