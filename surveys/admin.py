@@ -21,10 +21,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, collection, design, embed, retention, selectors
-from surveys.choices import Role
+from surveys import access, analyses, collection, design, embed, readings, retention, selectors
+from surveys.choices import Role, Tier
 from surveys.instruments import INSTRUMENTS
 from surveys.models import (
+    AnalysisRun,
     Brand,
     Creator,
     CreatorLink,
@@ -448,6 +449,71 @@ def flag_summary(link: CreatorLink) -> str:
     return " · ".join(parts) or "—"
 
 
+class RunAnalysisForm(forms.Form):
+    """The options of an analysis run, over the survey's known variables."""
+
+    controls = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, help_text="Optional controls in every model.")
+    se = forms.ChoiceField(
+        label="Standard errors",
+        choices=[("cluster", "Cluster-robust by creator (recommended)"), ("classic", "Classical"), ("hc3", "HC3 robust")],
+        initial="cluster",
+    )
+    ordinal_outcome = forms.ChoiceField(label="Ordinal model outcome", required=False)
+    min_ranked = forms.IntegerField(label="Fewest responses to rank a creator", initial=10, min_value=1, max_value=10_000)
+    date_from = forms.DateField(required=False, help_text="YYYY-MM-DD")
+    date_to = forms.DateField(required=False)
+    tiers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=Tier.choices, help_text="None ticked: all tiers.")
+    exclude_flagged = forms.BooleanField(required=False, label="Only unflagged responses", help_text="Results are shown with and without flagged responses anyway.")
+
+    def __init__(self, *args: Any, survey: Survey, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["controls"].choices = [(c, c.replace("_", " ")) for c in analyses.known_controls(survey)]
+        scales = survey.questions.filter(kind__in=["likert", "semantic", "probability"]).order_by("position")
+        self.fields["ordinal_outcome"].choices = [("", "— none —")] + [(q.code, f"{q.code}: {q.wording[:50]}") for q in scales]
+        self.fields["ordinal_outcome"].initial = analyses.default_ordinal_outcome(survey) or ""
+
+    def spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "controls": data["controls"],
+            "se": data["se"],
+            "ordinal_outcome": data["ordinal_outcome"] or None,
+            "min_ranked": data["min_ranked"],
+        }
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        filters: dict[str, Any] = {"tiers": data["tiers"], "exclude_flagged": data["exclude_flagged"]}
+        for key in ("date_from", "date_to"):
+            if data[key]:
+                filters[key] = data[key].isoformat()
+        return filters
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(BrandScopedAdmin):
+    """Analysis runs are read-only records; anyone in the brand may view them."""
+
+    brand_path = "survey__brand"
+    edit_roles = access.ALL_ROLES
+    list_display = ("id", "survey", "status", "progress", "created_at", "seconds", "requested_by")
+    list_filter = ("status", ("survey", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("survey", "requested_by")
+    fields = ("survey", "status", "progress", "progress_message", "created_at", "started_at", "finished_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        run = self.get_object(request, object_id)
+        report = readings.annotate(run.results) if run.results else None
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "report": report})
+
+
 @admin.register(Survey)
 class SurveyAdmin(BrandScopedAdmin):
     list_display = ("title", "brand", "slug", "status", "questions_count", "responses", "launched_at")
@@ -493,6 +559,11 @@ class SurveyAdmin(BrandScopedAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
+                "<path:object_id>/run-analysis/",
+                self.admin_site.admin_view(self.run_analysis_view),
+                name="surveys_survey_run_analysis",
+            ),
+            path(
                 "<path:object_id>/add-instrument/",
                 self.admin_site.admin_view(self.add_instrument_view),
                 name="surveys_survey_add_instrument",
@@ -505,6 +576,29 @@ class SurveyAdmin(BrandScopedAdmin):
         link = survey.links.select_related("creator").order_by("creator__display_name").first()
         preview = f"{link.share_url}?preview={collection.preview_key(link)}" if link else ""
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "preview_url": preview})
+
+    def run_analysis_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        survey = self.get_object(request, object_id)
+        if not self.has_view_permission(request, survey):
+            raise PermissionDenied
+        form = RunAnalysisForm(request.POST or None, survey=survey)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = analyses.request_analysis(survey, user=request.user, spec=form.spec(), filters=form.filters())
+            except ValidationError as exc:
+                for field, messages_ in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, messages_)
+            else:
+                self.message_user(request, f"Analysis {run.pk} queued.")
+                return HttpResponseRedirect(reverse("admin:surveys_analysisrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run an analysis of “{survey.title}”",
+            "opts": self.opts,
+            "original": survey,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/surveys/survey/run_analysis.html", context)
 
     def add_instrument_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         survey = self.get_object(request, object_id)

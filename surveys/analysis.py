@@ -29,6 +29,15 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from surveys.multilevel import (
+    MIN_RANKED_RESPONSES,
+    CreatorRanking,
+    MultilevelResult,
+    OrdinalResult,
+    fit_multilevel,
+    fit_ordinal,
+    rank_creators,
+)
 from surveys.scoring import QuestionMeta, Reliability, clean_json, reliabilities, score_responses
 
 TIERS = ("nano", "micro", "macro", "celebrity")
@@ -576,6 +585,9 @@ class Variant:
     by_tier: list[dict[str, Any]]
     by_creator: list[dict[str, Any]]
     models: list[ModelResult]
+    multilevel: MultilevelResult | None = None
+    ordinal: OrdinalResult | None = None
+    ranking: CreatorRanking | None = None
 
 
 @dataclass
@@ -610,8 +622,15 @@ def analyze(
     controls: Sequence[str] = (),
     se: str = "cluster",
     specs: Sequence[ModelSpec] | None = None,
+    ordinal_outcome: str | None = None,
+    min_ranked: int = MIN_RANKED_RESPONSES,
+    extended: bool = True,
 ) -> AnalysisResult:
-    """Run scoring, reliability, descriptives and the models; with flags, also without flagged responses."""
+    """Run scoring, reliability, descriptives and the models; with flags, also without flagged responses.
+
+    ``extended`` adds the multilevel model, the creator ranking and, when
+    ``ordinal_outcome`` names an integer question code, the ordinal model.
+    """
     if se not in SE_TYPES:
         raise ValueError(f"se: “{se}” is not one of {', '.join(SE_TYPES)}")
     tests = int(frame["is_test"].astype(bool).sum()) if "is_test" in frame else 0
@@ -625,9 +644,12 @@ def analyze(
     specs = list(specs) if specs is not None else default_specs(known, controls=controls, se=se)
     flags = [c for c in FLAG_COLUMNS if c in scored]
     flagged_mask = scored[flags].astype(bool).any(axis=1) if flags else pd.Series(False, index=scored.index)
-    variants = [_variant("all responses", scored, questions, specs, known)]
+    if ordinal_outcome is not None and ordinal_outcome not in scored:
+        raise ValueError(f"ordinal_outcome: “{ordinal_outcome}” is not a question of this survey")
+    options = {"ordinal_outcome": ordinal_outcome, "min_ranked": min_ranked, "extended": extended}
+    variants = [_variant("all responses", scored, questions, specs, known, **options)]
     if flagged_mask.any():
-        variants.append(_variant("excluding flagged responses", scored[~flagged_mask], questions, specs, known))
+        variants.append(_variant("excluding flagged responses", scored[~flagged_mask], questions, specs, known, **options))
     general = []
     clusters = scored["creator_id"].nunique() if "creator_id" in scored else 0
     if se == "cluster" and clusters < MIN_CLUSTERS:
@@ -644,9 +666,17 @@ def analyze(
 
 
 def _variant(
-    label: str, scored: pd.DataFrame, questions: Sequence[QuestionMeta], specs: Sequence[ModelSpec], known: dict[str, str]
+    label: str,
+    scored: pd.DataFrame,
+    questions: Sequence[QuestionMeta],
+    specs: Sequence[ModelSpec],
+    known: dict[str, str],
+    *,
+    ordinal_outcome: str | None,
+    min_ranked: int,
+    extended: bool,
 ) -> Variant:
-    return Variant(
+    variant = Variant(
         label=label,
         responses=len(scored),
         reliability=reliabilities(scored, questions),
@@ -654,3 +684,11 @@ def _variant(
         by_creator=describe(scored, "creator_id") if "creator_id" in scored else [],
         models=[fit_model(scored, spec, known) for spec in specs],
     )
+    if extended and "creator_id" in scored:
+        if TRUST in scored and "purchase_intent" in scored:
+            variant.multilevel = fit_multilevel(scored)
+        if ordinal_outcome:
+            variant.ordinal = fit_ordinal(scored, outcome=ordinal_outcome)
+        if TRUST in scored:
+            variant.ranking = rank_creators(scored, minimum=min_ranked)
+    return variant

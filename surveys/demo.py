@@ -25,6 +25,7 @@ DEMO_BRAND_SLUG = "demo"
 DEMO_SURVEY_SLUG = "creator-trust"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "trustpoll-demo"
+DEFAULT_SEED = 5
 _TIER_RANGES = {
     Tier.NANO: (1_000, 10_000),
     Tier.MICRO: (10_000, 100_000),
@@ -63,7 +64,7 @@ def demo_exists() -> bool:
 
 
 @transaction.atomic
-def seed_demo(*, responses: int = 2000, seed: int = 7) -> DemoSummary:
+def seed_demo(*, responses: int = 2000, seed: int = DEFAULT_SEED) -> DemoSummary:
     """Create the demo brand, user, creators, survey, links and ``responses`` simulated responses."""
     if demo_exists():
         raise ValueError("The demo brand already exists.")

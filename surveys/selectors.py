@@ -131,7 +131,7 @@ def question_metas(survey: Survey) -> list[QuestionMeta]:
     return metas
 
 
-def responses_frame(survey: Survey, *, include_test: bool = False) -> pd.DataFrame:
+def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | None = None) -> pd.DataFrame:
     """Return one row per response: answers as columns (numbers as floats) and the attribution columns.
 
     One query. Numeric answers are extracted and cast by the database (JSON
@@ -150,6 +150,8 @@ def responses_frame(survey: Survey, *, include_test: bool = False) -> pd.DataFra
     responses = Response.objects.filter(survey=survey)
     if not include_test:
         responses = responses.filter(is_test=False)
+    if where is not None:
+        responses = responses.filter(where)
     fields = [
         "id",
         "submitted_at",

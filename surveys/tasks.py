@@ -11,3 +11,13 @@ from surveys.retention import erase_expired_respondent_hashes
 def erase_expired_respondent_hashes_task() -> int:
     """Erase respondent hashes past their survey's retention period."""
     return erase_expired_respondent_hashes()
+
+
+@task()
+def run_analysis_task(run_id: int) -> str:
+    """Execute a queued analysis run; its status and results are stored on the run."""
+    from surveys.analyses import execute_analysis
+    from surveys.models import AnalysisRun
+
+    run = AnalysisRun.objects.select_related("survey").get(pk=run_id)
+    return execute_analysis(run).status

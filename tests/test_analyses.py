@@ -66,3 +66,14 @@ def test_the_demo_survey_analysis_is_complete_and_json_serializable():
     assert [row["tier"] for row in data["variants"][0]["by_tier"]] == ["nano", "micro", "macro", "celebrity"]
     assert len(data["link_counts"]) == 40 or len(data["link_counts"]) == len(data["variants"][0]["by_creator"])
     assert any("coded 0" in note for note in data["notes"])
+
+
+def test_the_default_demo_shows_the_documented_true_slopes_within_their_intervals():
+    from surveys.simulation import TRUE_SLOPES
+
+    summary = seed_demo()
+    result = analyze_survey(summary.survey)
+    for variant in result.variants:
+        model = next(m for m in variant.models if m.name == "tier_slopes")
+        for slope in model.tier_slopes:
+            assert slope["ci_low"] <= TRUE_SLOPES[slope["tier"]] <= slope["ci_high"], (variant.label, slope)

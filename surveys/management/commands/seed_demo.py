@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.demo import demo_exists, seed_demo
+from surveys.demo import DEFAULT_SEED, demo_exists, seed_demo
 from surveys.models import Brand
 
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--responses", type=int, default=2000, help="Simulated responses (default 2000).")
-        parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"Random seed (default {DEFAULT_SEED}).")
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when the database already has a brand."
         )
