@@ -52,6 +52,7 @@ SE_LABELS = {
     "(as Stata's vce(cluster) and R's sandwich::vcovCL(type = \"HC1\")), t(G−1) inference",
     "classic": "classical (homoskedastic) standard errors",
     "hc3": "heteroskedasticity-robust HC3 standard errors",
+    "hc0": "heteroskedasticity-robust HC0 (sandwich) standard errors",
 }
 SCORE_VARIABLES = (
     "trustworthiness",
@@ -170,6 +171,7 @@ class Design:
     dropped: dict[str, int]
     dropped_total: int
     tiers: list[str]
+    constant_controls: list[str] = field(default_factory=list)
 
 
 def build_design(frame: pd.DataFrame, spec: ModelSpec, known: dict[str, str]) -> Design:
@@ -186,9 +188,12 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec, known: dict[str, str]) ->
             x[f"tier[{tier}]"] = (data["tier"] == tier).astype(float)
         for tier in tiers[1:]:
             x[f"{spec.predictor}:tier[{tier}]"] = x[spec.predictor] * x[f"tier[{tier}]"]
+    constant: list[str] = []
     for control in spec.controls:
         if known[control] == "categorical":
             levels = sorted(data[control].unique(), key=_sort_key)
+            if len(levels) < 2:
+                constant.append(control)
             for level in levels[1:]:
                 x[f"{control}[{_label(level)}]"] = (data[control] == level).astype(float)
         else:
@@ -202,6 +207,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec, known: dict[str, str]) ->
         dropped=dropped,
         dropped_total=len(needed) - len(data),
         tiers=tiers,
+        constant_controls=constant,
     )
 
 
@@ -222,8 +228,8 @@ def _fit_kwargs(se: str, groups: np.ndarray) -> dict[str, Any]:
             "cov_kwds": {"groups": groups, "use_correction": True, "df_correction": True},
             "use_t": True,
         }
-    if se == "hc3":
-        return {"cov_type": "HC3", "use_t": True}
+    if se in ("hc3", "hc0"):
+        return {"cov_type": se.upper(), "use_t": True}
     return {"cov_type": "nonrobust", "use_t": True}
 
 
@@ -288,11 +294,17 @@ def fit_model(frame: pd.DataFrame, spec: ModelSpec, known: dict[str, str]) -> Mo
     if design.n <= k + 1:
         result.error = f"Too few complete responses ({design.n}) for {k} coefficients."
         return result
-    if design.x.drop(columns="const").std().eq(0).any():
-        constant = [c for c in design.x.columns if c != "const" and design.x[c].std() == 0]
+    constant = design.constant_controls + [c for c in design.x.columns if c != "const" and design.x[c].std() == 0]
+    if constant:
         result.error = f"No variation in {', '.join(constant)} among the complete responses."
         return result
-    kwargs = _fit_kwargs(spec.se, design.groups)
+    se = spec.se
+    if se == "hc3" and spec.family != "ols":
+        # statsmodels has HC3 for OLS only; asked for it elsewhere it silently computes HC0.
+        se = "hc0"
+        result.standard_errors = SE_LABELS["hc0"]
+        result.warnings.append("HC3 is available for OLS only; this model reports HC0 (sandwich) standard errors.")
+    kwargs = _fit_kwargs(se, design.groups)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -320,7 +332,10 @@ def fit_model(frame: pd.DataFrame, spec: ModelSpec, known: dict[str, str]) -> Mo
         _tier_slopes(fitted, design, spec, result)
     if spec.family == "logit":
         _marginal_effects(fitted, result)
-    result.statistics = clean_json({**result.statistics, "df_inference": getattr(fitted, "df_resid_inference", None)})
+    df_inference = getattr(fitted, "df_resid_inference", None)
+    if df_inference is None and getattr(fitted, "use_t", False):
+        df_inference = getattr(fitted, "df_resid", None)
+    result.statistics = clean_json({**result.statistics, "df_inference": df_inference})
     return result
 
 

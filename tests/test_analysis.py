@@ -216,11 +216,16 @@ def test_standard_error_options_change_errors_not_estimates():
     assert "cluster-robust by creator" in fits["cluster"].standard_errors
     assert "G/(G−1)" in fits["cluster"].standard_errors
     assert fits["cluster"].statistics["df_inference"] == 39  # t(G − 1)
-    # analyze() passes the option to every model.
+    # analyze() passes the option to every model; logit and count models have no HC3 and say they use HC0.
     result = analyze(simulated_frame(17, n=600), QUESTIONS, se="hc3")
-    assert {m.standard_errors for m in result.variant("all responses").models} == {
-        "heteroskedasticity-robust HC3 standard errors"
+    labels = {m.family: m.standard_errors for m in result.variant("all responses").models}
+    assert labels == {
+        "ols": "heteroskedasticity-robust HC3 standard errors",
+        "logit": "heteroskedasticity-robust HC0 (sandwich) standard errors",
+        "count": "heteroskedasticity-robust HC0 (sandwich) standard errors",
     }
+    logit = next(m for m in result.variant("all responses").models if m.family == "logit")
+    assert "HC3 is available for OLS only" in logit.warnings[-1]
 
 
 def test_hc3_label_of_a_logit_model_matches_what_was_computed():
