@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import io
+import json
+
 import pandas as pd
+from django.db import connection
 from django.db.models import Count, F, FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -167,8 +171,11 @@ def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | No
         *FLAG_FIELDS,
         *extract,
     ]
-    rows = list(responses.annotate(**extract).order_by("id").values_list(*fields))
-    frame = pd.DataFrame.from_records(rows, columns=fields)
+    rows = responses.annotate(**extract).order_by("id").values_list(*fields)
+    if connection.vendor == "postgresql":
+        frame = _copy_frame(rows, fields, json_columns=[f"a__{m.code}" for m in metas if m.kind == "multiple"])
+    else:
+        frame = pd.DataFrame.from_records(list(rows), columns=fields)
     frame = frame.rename(
         columns={
             "id": "response_id",
@@ -182,4 +189,33 @@ def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | No
     for meta in metas:
         if meta.kind in _NUMERIC_KINDS:
             frame[meta.code] = pd.to_numeric(frame[meta.code], errors="coerce").astype(float)
+    return frame
+
+
+_BOOLEAN_FIELDS = ("is_test", *FLAG_FIELDS)
+
+
+def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str]) -> pd.DataFrame:
+    """Read a values_list query through PostgreSQL's COPY into pandas' C CSV parser.
+
+    A million responses as Python tuples would cost over a gigabyte; as CSV
+    text parsed column-wise they cost a fraction, and no row is touched in Python.
+    """
+    sql, params = rows.query.sql_with_params()
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for block in copy:
+                buffer.write(block)
+    buffer.seek(0)
+    text = {name: "string" for name in ("creator__handle", "creator_tier", "creator__platform", "source", *json_columns)}
+    frame = pd.read_csv(buffer, header=None, names=fields, dtype=text, keep_default_na=False, na_values=[""])
+    del buffer
+    for name in _BOOLEAN_FIELDS:
+        frame[name] = frame[name].map({"t": True, "f": False}).astype(bool)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True, format="ISO8601")
+    for name in ("creator__handle", "creator_tier", "creator__platform", "source"):
+        frame[name] = frame[name].astype(object)
+    for name in json_columns:
+        frame[name] = frame[name].map(lambda v: json.loads(v) if isinstance(v, str) else None)
     return frame

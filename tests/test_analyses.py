@@ -33,7 +33,9 @@ def test_responses_frame_is_one_query_with_typed_columns(survey):
 
     with CaptureQueriesContext(connection) as queries:
         frame = responses_frame(survey)
-    assert len([q for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]) == 2  # questions + responses
+    selects = [q for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    # The questions, then the responses (on PostgreSQL read through COPY, outside Django's query log).
+    assert len(selects) == (1 if connection.vendor == "postgresql" else 2)
     assert len(frame) == 1  # the test response is left out
     row = frame.iloc[0]
     assert (row["creator_handle"], row["tier"], row["followers"], row["platform"]) == ("ava", "micro", 42_000, "tiktok")
