@@ -11,10 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def configure(*, debug: bool = False, **env: str) -> Path:
+def configure(*, debug: bool = False, fresh_db: bool = True, **env: str) -> Path:
     """Point Django at a fresh temporary var/ directory (and a fresh PostgreSQL database) and return it."""
     var = Path(tempfile.mkdtemp(prefix="trustpoll-bench-"))
-    if os.environ.get("DATABASE_URL"):
+    if fresh_db and os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = fresh_database(os.environ["DATABASE_URL"])
     os.environ.update(
         {
