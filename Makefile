@@ -36,6 +36,7 @@ test: setup
 bench: setup
 	$(PY) bench/poll_latency.py
 	$(PY) bench/page_weight.py
+	$(PY) bench/analysis_scale.py 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules
