@@ -181,6 +181,11 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Exported files: outside any public URL, served only by the permission-checked download view.
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))
+EXPORT_RETENTION_HOURS = int(os.environ.get("EXPORT_RETENTION_HOURS", "72"))
+# Larger CSV exports are built as tasks instead of streaming in the request.
+STREAM_MAX_ROWS = int(os.environ.get("STREAM_MAX_ROWS", "100000"))
 
 # Security headers. X-Frame-Options stays DENY everywhere; the poll views opt
 # out and send CSP frame-ancestors from the survey's allowed origins instead.

@@ -16,16 +16,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, analyses, collection, design, embed, readings, retention, selectors
-from surveys.choices import Role, Tier
+from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors
+from surveys import exports as exports_module
+from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
 from surveys.models import (
     AnalysisRun,
+    Export,
     Brand,
     Creator,
     CreatorLink,
@@ -514,6 +517,91 @@ class AnalysisRunAdmin(BrandScopedAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "report": report})
 
 
+class ExportForm(forms.Form):
+    """What to export and which responses."""
+
+    format = forms.ChoiceField(choices=Export.Format.choices)
+    creator = forms.ModelChoiceField(queryset=Creator.objects.none(), required=False, help_text="For the creator report.")
+    run = forms.ModelChoiceField(queryset=AnalysisRun.objects.none(), required=False, help_text="For the bundle, the report and the Excel Models sheet (default: the latest).")
+    date_from = forms.DateField(required=False, help_text="YYYY-MM-DD")
+    date_to = forms.DateField(required=False)
+    tiers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=Tier.choices)
+    platforms = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=Platform.choices)
+    exclude_flagged = forms.BooleanField(required=False, label="Only unflagged responses")
+
+    def __init__(self, *args: Any, survey: Survey, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["creator"].queryset = Creator.objects.filter(brand_id=survey.brand_id)
+        self.fields["run"].queryset = survey.analysis_runs.filter(status=AnalysisRun.Status.SUCCEEDED)
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        filters: dict[str, Any] = {"tiers": data["tiers"], "platforms": data["platforms"], "exclude_flagged": data["exclude_flagged"]}
+        for key in ("date_from", "date_to"):
+            if data[key]:
+                filters[key] = data[key].isoformat()
+        return filters
+
+
+@admin.register(Export)
+class ExportAdmin(BrandScopedAdmin):
+    """Exports are read-only records with a download link; brand members only."""
+
+    brand_path = "survey__brand"
+    edit_roles = access.ALL_ROLES
+    list_display = ("id", "survey", "format", "status", "rows", "size", "created_at", "expires_at", "download")
+    list_filter = ("format", "status", ("survey", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("survey",)
+    fields = ("survey", "format", "status", "progress_message", "filters", "rows", "size", "error", "created_at", "finished_at", "expires_at", "download")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    @admin.display(description="download")
+    def download(self, obj: Export) -> str:
+        if obj.status != Export.Status.READY:
+            return obj.get_status_display()
+        return format_html('<a href="{}">{}</a>', reverse("surveys:export-download", args=[obj.pk]), obj.filename)
+
+
+def export_view(modeladmin: admin.ModelAdmin, request: HttpRequest, survey: Survey, *, run: AnalysisRun | None = None) -> HttpResponse:
+    """Stream a small export straight away, or queue a large one and show its page."""
+    form = ExportForm(request.POST or None, survey=survey, initial={"run": run})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        chosen_run = data["run"] or run or exports_module.latest_run(survey)
+        fmt = data["format"]
+        try:
+            filters = files.validate_request(survey, format=fmt, filters=form.filters(), run=chosen_run, creator=data["creator"])
+            small = fmt in ("codebook", "codebook-json", "creator-report") or (
+                fmt == "csv" and survey.responses.filter(analyses.filters_q(filters), is_test=False).count() <= settings.STREAM_MAX_ROWS
+            )
+            if small:
+                body, name, content_type = files.stream_now(survey, format=fmt, filters=filters, creator=data["creator"])
+                response = StreamingHttpResponse(body(), content_type=content_type)
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+            export = files.request_export(survey, format=fmt, user=request.user, filters=filters, run=chosen_run, creator=data["creator"])
+        except ValidationError as exc:
+            for field, messages_ in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+        else:
+            modeladmin.message_user(request, f"{export.get_format_display()} is being built; it appears below when ready.")
+            return HttpResponseRedirect(reverse("admin:surveys_export_change", args=[export.pk]))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Export “{survey.title}”",
+        "opts": Survey._meta,
+        "original": survey,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/surveys/survey/export.html", context)
+
+
 @admin.register(Survey)
 class SurveyAdmin(BrandScopedAdmin):
     list_display = ("title", "brand", "slug", "status", "questions_count", "responses", "launched_at")
@@ -559,6 +647,11 @@ class SurveyAdmin(BrandScopedAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
+                "<path:object_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="surveys_survey_export",
+            ),
+            path(
                 "<path:object_id>/run-analysis/",
                 self.admin_site.admin_view(self.run_analysis_view),
                 name="surveys_survey_run_analysis",
@@ -576,6 +669,13 @@ class SurveyAdmin(BrandScopedAdmin):
         link = survey.links.select_related("creator").order_by("creator__display_name").first()
         preview = f"{link.share_url}?preview={collection.preview_key(link)}" if link else ""
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "preview_url": preview})
+
+    def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        survey = self.get_object(request, object_id)
+        if not self.has_view_permission(request, survey):
+            raise PermissionDenied
+        run = survey.analysis_runs.filter(pk=request.GET.get("run")).first() if request.GET.get("run") else None
+        return export_view(self, request, survey, run=run)
 
     def run_analysis_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         survey = self.get_object(request, object_id)

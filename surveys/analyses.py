@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from surveys.analysis import SE_TYPES, AnalysisResult, ModelSpec, analyze
-from surveys.choices import QuestionKind, Tier
+from surveys.choices import Platform, QuestionKind, Tier
 from surveys.collection import FLAG_FIELDS
 from surveys.models import AnalysisRun, Survey, _now
 from surveys.multilevel import MIN_RANKED_RESPONSES
@@ -87,7 +87,7 @@ def clean_filters(survey: Survey, filters: dict[str, Any] | None) -> dict[str, A
     """Return validated filters (dates as ISO strings, creator handles, tiers, flag handling)."""
     filters = dict(filters or {})
     errors: dict[str, str] = {}
-    unknown = sorted(set(filters) - {"date_from", "date_to", "creators", "tiers", "exclude_flagged"})
+    unknown = sorted(set(filters) - {"date_from", "date_to", "creators", "tiers", "platforms", "exclude_flagged"})
     if unknown:
         errors["filters"] = f"Unknown filter(s): {', '.join(unknown)}."
     clean: dict[str, Any] = {}
@@ -109,6 +109,11 @@ def clean_filters(survey: Survey, filters: dict[str, Any] | None) -> dict[str, A
         errors["tiers"] = f"Choose from {', '.join(Tier.values)}."
     elif tiers:
         clean["tiers"] = [t for t in Tier.values if t in tiers]
+    platforms = filters.get("platforms") or []
+    if any(p not in Platform.values for p in platforms):
+        errors["platforms"] = f"Choose from {', '.join(Platform.values)}."
+    elif platforms:
+        clean["platforms"] = sorted(platforms)
     if filters.get("exclude_flagged"):
         clean["exclude_flagged"] = True
     if errors:
@@ -127,6 +132,8 @@ def filters_q(filters: dict[str, Any]) -> Q:
         q &= Q(creator__handle__in=filters["creators"])
     if "tiers" in filters:
         q &= Q(creator_tier__in=filters["tiers"])
+    if "platforms" in filters:
+        q &= Q(creator__platform__in=filters["platforms"])
     if filters.get("exclude_flagged"):
         for flag in FLAG_FIELDS:
             q &= Q(**{flag: False})

@@ -627,3 +627,49 @@ class AnalysisRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class Export(models.Model):
+    """A data file or report built for download; served only through a permission-checked view."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (.xlsx)"
+        SAV = "sav", "SPSS (.sav)"
+        DTA = "dta", "Stata (.dta)"
+        CODEBOOK = "codebook", "Codebook (CSV)"
+        CODEBOOK_JSON = "codebook-json", "Codebook (JSON)"
+        BUNDLE = "bundle", "Reproducible bundle (.zip)"
+        REPORT = "report", "Survey report (HTML)"
+        CREATOR_REPORT = "creator-report", "Creator report (HTML)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="exports")
+    run = models.ForeignKey(AnalysisRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports")
+    creator = models.ForeignKey(Creator, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    format = models.CharField(max_length=16, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_message = models.CharField(max_length=200, blank=True)
+    path = models.CharField(max_length=300, blank=True, editable=False)
+    filename = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=_now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} of {self.survey.slug} ({self.get_status_display()})"

@@ -88,6 +88,14 @@ def _p(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+MODEL_TITLES = {
+    "intent_on_trust": "Trust and purchase intent",
+    "purchase_on_trust": "Trust and reported purchases",
+    "count_on_trust": "Trust and the number of purchases",
+    "tier_slopes": "Does trust matter more for smaller creators?",
+}
+
+
 def annotate(results: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of stored results with a ``reading`` sentence on every model."""
     import copy
@@ -96,6 +104,7 @@ def annotate(results: dict[str, Any]) -> dict[str, Any]:
     for variant in out.get("variants", []):
         for model in variant.get("models", []):
             model["reading"] = model_reading(model)
+            model["title"] = MODEL_TITLES.get(model["name"], model["name"].replace("_", " "))
         if variant.get("multilevel"):
             variant["multilevel"]["reading"] = multilevel_reading(variant["multilevel"])
         if variant.get("ordinal"):

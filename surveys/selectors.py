@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import io
@@ -135,13 +136,12 @@ def question_metas(survey: Survey) -> list[QuestionMeta]:
     return metas
 
 
-def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | None = None) -> pd.DataFrame:
-    """Return one row per response: answers as columns (numbers as floats) and the attribution columns.
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
-    One query. Numeric answers are extracted and cast by the database (JSON
-    key → float), so no per-row Python work is done for them.
-    """
-    metas = question_metas(survey)
+
+def _frame_query(
+    survey: Survey, metas: list[QuestionMeta], *, include_test: bool, where: Q | None, extra: bool
+) -> tuple[QuerySet, list[str], list[str]]:
     extract: dict[str, Any] = {}
     for meta in metas:
         key = KT(f"answers__{meta.code}")
@@ -151,6 +151,9 @@ def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | No
             extract[f"a__{meta.code}"] = key
         else:
             extract[f"a__{meta.code}"] = F(f"answers__{meta.code}")
+    if extra:  # export-only columns
+        for name in UTM_FIELDS:
+            extract[f"m__{name}"] = KT(f"utm__{name}")
     responses = Response.objects.filter(survey=survey)
     if not include_test:
         responses = responses.filter(is_test=False)
@@ -171,9 +174,13 @@ def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | No
         *FLAG_FIELDS,
         *extract,
     ]
-    rows = responses.annotate(**extract).order_by("id").values_list(*fields)
+    json_columns = [f"a__{m.code}" for m in metas if m.kind == "multiple"]
+    return responses.annotate(**extract).order_by("id"), fields, json_columns
+
+
+def _load(rows: QuerySet, fields: list[str], json_columns: list[str], metas: list[QuestionMeta]) -> pd.DataFrame:
     if connection.vendor == "postgresql":
-        frame = _copy_frame(rows, fields, json_columns=[f"a__{m.code}" for m in metas if m.kind == "multiple"])
+        frame = _copy_frame(rows, fields, json_columns=json_columns)
     else:
         frame = pd.DataFrame.from_records(list(rows), columns=fields)
     frame = frame.rename(
@@ -183,13 +190,44 @@ def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | No
             "creator_tier": "tier",
             "creator_followers": "followers",
             "creator__platform": "platform",
-            **{name: name[3:] for name in extract},
+            **{name: name[3:] for name in fields if name.startswith(("a__", "m__"))},
         }
     )
     for meta in metas:
         if meta.kind in _NUMERIC_KINDS:
             frame[meta.code] = pd.to_numeric(frame[meta.code], errors="coerce").astype(float)
     return frame
+
+
+def responses_frame(survey: Survey, *, include_test: bool = False, where: Q | None = None) -> pd.DataFrame:
+    """Return one row per response: answers as columns (numbers as floats) and the attribution columns.
+
+    One query. Numeric answers are extracted and cast by the database (JSON
+    key → float), so no per-row Python work is done for them.
+    """
+    metas = question_metas(survey)
+    query, fields, json_columns = _frame_query(survey, metas, include_test=include_test, where=where, extra=False)
+    return _load(query.values_list(*fields), fields, json_columns, metas)
+
+
+def responses_frame_chunks(
+    survey: Survey, *, where: Q | None = None, chunk_size: int = 50_000
+) -> Iterator[pd.DataFrame]:
+    """Yield the responses frame (with UTM columns) in chunks of ``chunk_size``, keyset-paginated by id.
+
+    The chunked sibling of :func:`responses_frame` for exports: memory stays flat whatever the size.
+    """
+    metas = question_metas(survey)
+    query, fields, json_columns = _frame_query(survey, metas, include_test=False, where=where, extra=True)
+    last = 0
+    while True:
+        chunk = _load(query.filter(id__gt=last).values_list(*fields)[:chunk_size], fields, json_columns, metas)
+        if chunk.empty:
+            return
+        yield chunk
+        last = int(chunk["response_id"].iloc[-1])
+        if len(chunk) < chunk_size:
+            return
 
 
 _BOOLEAN_FIELDS = ("is_test", *FLAG_FIELDS)
@@ -208,14 +246,15 @@ def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str]) -
             for block in copy:
                 buffer.write(block)
     buffer.seek(0)
-    text = {name: "string" for name in ("creator__handle", "creator_tier", "creator__platform", "source", *json_columns)}
+    names = ("creator__handle", "creator_tier", "creator__platform", "source", *json_columns)
+    text = {name: "string" for name in (*names, *(f for f in fields if f.startswith("m__")))}
     frame = pd.read_csv(buffer, header=None, names=fields, dtype=text, keep_default_na=False, na_values=[""])
     del buffer
     for name in _BOOLEAN_FIELDS:
         frame[name] = frame[name].map({"t": True, "f": False}).astype(bool)
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True, format="ISO8601")
-    for name in ("creator__handle", "creator_tier", "creator__platform", "source"):
-        frame[name] = frame[name].astype(object)
+    for name in ("creator__handle", "creator_tier", "creator__platform", "source", *(f for f in fields if f.startswith("m__"))):
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     for name in json_columns:
         frame[name] = frame[name].map(lambda v: json.loads(v) if isinstance(v, str) else None)
     return frame

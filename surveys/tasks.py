@@ -21,3 +21,20 @@ def run_analysis_task(run_id: int) -> str:
 
     run = AnalysisRun.objects.select_related("survey").get(pk=run_id)
     return execute_analysis(run).status
+
+
+@task()
+def build_export_task(export_id: int) -> str:
+    """Build a queued export file."""
+    from surveys.files import build_export
+    from surveys.models import Export
+
+    return build_export(Export.objects.select_related("survey__brand", "run", "creator").get(pk=export_id)).status
+
+
+@task()
+def delete_expired_exports_task() -> int:
+    """Delete exports past their keeping time."""
+    from surveys.files import delete_expired_exports
+
+    return delete_expired_exports()

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from surveys import health, views
+from surveys import downloads, health, views
 
 app_name = "surveys"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("s/<str:token>/embed/", views.poll_embed, name="poll-embed"),
     path("embed.js", views.embed_loader, name="embed-js"),
     path("healthz/", health.healthz, name="healthz"),
+    path("exports/<int:export_id>/download/", downloads.download_export, name="export-download"),
     path("api/v1/", include("surveys.api.urls")),
 ]
