@@ -186,8 +186,19 @@ def export_chunks(survey: Survey, *, where: Q | None = None, chunk_size: int = C
         yield out.reindex(columns=shape.columns)
 
 
-def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_size: int = CHUNK) -> int:
-    """Write the responses as UTF-8 CSV, chunk by chunk; return the number of rows."""
+def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_size: int = CHUNK, sql: bool | None = None) -> int:
+    """Write the responses as UTF-8 CSV, chunk by chunk; return the number of rows.
+
+    On PostgreSQL the file comes straight from COPY with the scores computed in
+    SQL (``sql_csv_chunks``); elsewhere, or with ``sql=False``, from pandas chunks.
+    """
+    if sql if sql is not None else sql_csv_supported(survey):
+        rows = -1
+        for block in sql_csv_chunks(survey, where=where):
+            text = block.decode("utf-8")
+            stream.write(text)
+            rows += text.count("\n")
+        return rows
     rows, header = 0, True
     for frame in export_chunks(survey, where=where, chunk_size=chunk_size):
         frame = frame.copy()
@@ -201,6 +212,9 @@ def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_
 
 def csv_stream(survey: Survey, *, where: Q | None = None) -> Iterator[bytes]:
     """Yield the CSV export as bytes, chunk by chunk (for a streaming HTTP response)."""
+    if sql_csv_supported(survey):
+        yield from sql_csv_chunks(survey, where=where)
+        return
     header = True
     for frame in export_chunks(survey, where=where):
         buffer = io.StringIO()
@@ -413,3 +427,98 @@ def write_bundle(survey: Survey, path: Path, *, run: AnalysisRun, where: Q | Non
             "and compares it with results.json (exit code 0 when every number agrees).\n",
         )
     return rows
+
+
+# --- SQL-side CSV (PostgreSQL) ---------------------------------------------------------------
+
+
+def _sql_number(code: str) -> str:
+    return f"(surveys_response.answers->>'{code}')::float8"
+
+
+def _sql_scores(metas: list[QuestionMeta], columns: list[str]) -> dict[str, str]:
+    """Return SQL for each score column: the same rules as ``scoring`` (tests prove them equal)."""
+    from surveys.scoring import scale_items
+
+    sql: dict[str, str] = {}
+    for construct, items in scale_items(metas).items():
+        values = [
+            f"({q.low:g} + {q.high:g} - {_sql_number(q.code)})" if q.reverse_coded else _sql_number(q.code) for q in items
+        ]
+        answered = " + ".join(f"(CASE WHEN {_sql_number(q.code)} IS NULL THEN 0 ELSE 1 END)" for q in items)
+        total = " + ".join(f"COALESCE({v}, 0)" for v in values)
+        sql[construct] = f"(CASE WHEN ({answered}) * 2 >= {len(items)} AND ({answered}) > 0 THEN ({total}) / ({answered}) END)"
+    by_code = {m.code: m for m in metas}
+    for construct in ("reported_purchase", "purchase_count", "spend"):
+        question = next((m for m in metas if m.construct == construct), None)
+        if question is None or construct not in columns:
+            continue
+        value = _sql_number(question.code)
+        source = by_code.get(question.condition_code or "")
+        if source is not None and source.kind != QuestionKind.MULTIPLE and not source.condition_code:
+            wanted = ", ".join(f"{v:g}" for v in question.condition_values) or "NULL"
+            value = (f"(CASE WHEN {value} IS NULL AND {_sql_number(source.code)} IS NOT NULL "
+                     f"AND {_sql_number(source.code)} NOT IN ({wanted}) THEN 0 ELSE {value} END)")
+        sql[construct] = value
+    return sql
+
+
+def sql_csv_supported(survey: Survey) -> bool:
+    """Return whether the SQL-side CSV export covers this survey (PostgreSQL, simple conditions)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    metas = question_metas(survey)
+    by_code = {m.code: m for m in metas}
+    for m in metas:
+        source = by_code.get(m.condition_code or "")
+        if m.construct in ("purchase_count", "spend") and source is not None and (source.kind == QuestionKind.MULTIPLE or source.condition_code):
+            return False
+    return True
+
+
+def sql_csv_chunks(survey: Survey, *, where: Q | None = None) -> Iterator[bytes]:
+    """Yield the CSV export straight from PostgreSQL's COPY: every column, scores included, computed in SQL."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    from surveys.models import Response
+
+    shape = layout(survey)
+    sql_scores = _sql_scores(shape.metas, shape.columns)
+    expressions: dict[str, Any] = {
+        "x_submitted": RawSQL("to_char(surveys_response.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", ()),
+    }
+    for name in UTM_FIELDS:
+        expressions[f"x_{name}"] = RawSQL(f"surveys_response.utm->>'{name}'", ())
+    for name in FLAG_FIELDS:
+        expressions[f"x_{name}"] = RawSQL(f"surveys_response.{name}::int", ())
+    for q in shape.questions:
+        if q.kind == QuestionKind.MULTIPLE:
+            for choice in q.choices:
+                expressions[f"x_{_option_column(q.code, choice['value'])}"] = RawSQL(
+                    f"(CASE WHEN surveys_response.answers->'{q.code}' IS NULL THEN NULL "
+                    f"WHEN surveys_response.answers->'{q.code}' @> '{int(choice['value'])}'::jsonb THEN 1 ELSE 0 END)", ()
+                )
+        elif q.kind == QuestionKind.TEXT:
+            expressions[f"x_{q.code}"] = RawSQL(f"surveys_response.answers->>'{q.code}'", ())
+        else:
+            expressions[f"x_{q.code}"] = RawSQL(_sql_number(q.code), ())
+    for name, sql in sql_scores.items():
+        expressions[f"x_{name}"] = RawSQL(sql, ())
+    source_of = {
+        "response_id": "id", "submitted_at": "x_submitted", "completion_seconds": "completion_seconds",
+        "creator_handle": "creator__handle", "platform": "creator__platform", "tier": "creator_tier",
+        "followers": "creator_followers", "source": "source",
+    }
+    fields = [source_of.get(c, f"x_{c}") for c in shape.columns]
+    rows = Response.objects.filter(survey=survey, is_test=False)
+    if where is not None:
+        rows = rows.filter(where)
+    query = rows.annotate(**expressions).order_by("id").values_list(*fields)
+    sql, params = query.query.sql_with_params()
+    yield (",".join(shape.columns) + "\n").encode("utf-8")
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        for block in copy:
+            yield bytes(block)
