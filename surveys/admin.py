@@ -42,6 +42,18 @@ from surveys.models import (
 ADMIN_JS = ("surveys/admin.js",)
 
 
+def add_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form, field by field."""
+    for field, messages_ in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+def tool_page(modeladmin: admin.ModelAdmin, request: HttpRequest, survey: Any, form: forms.Form, *, title: str, template: str) -> HttpResponse:
+    """Render a survey tool page (run analysis, export) with the admin's context."""
+    context = {**modeladmin.admin_site.each_context(request), "title": title, "opts": Survey._meta, "original": survey, "form": form}
+    return TemplateResponse(request, template, context)
+
+
 def scoped_choices(model: type[Model], user: Any) -> QuerySet | None:
     """Return the objects of ``model`` a non-superuser may pick in a form, or None if unscoped."""
     brands = access.brand_ids(user, access.EDIT_ROLES)
@@ -493,23 +505,28 @@ class RunAnalysisForm(forms.Form):
         return filters
 
 
-@admin.register(AnalysisRun)
-class AnalysisRunAdmin(BrandScopedAdmin):
-    """Analysis runs are read-only records; anyone in the brand may view them."""
+class RecordAdmin(BrandScopedAdmin):
+    """Read-only records of a survey (runs, exports): every brand member may view and delete them."""
 
     brand_path = "survey__brand"
     edit_roles = access.ALL_ROLES
-    list_display = ("id", "survey", "status", "progress", "created_at", "seconds", "requested_by")
-    list_filter = ("status", ("survey", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("survey", "requested_by")
-    fields = ("survey", "status", "progress", "progress_message", "created_at", "started_at", "finished_at")
-    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(RecordAdmin):
+    """Analysis runs: their progress and, when done, every result with its reading."""
+
+    list_display = ("id", "survey", "status", "progress", "created_at", "seconds", "requested_by")
+    list_filter = ("status", ("survey", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("survey", "requested_by")
+    fields = ("survey", "status", "progress", "progress_message", "created_at", "started_at", "finished_at")
+    readonly_fields = fields
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         run = self.get_object(request, object_id)
@@ -544,22 +561,14 @@ class ExportForm(forms.Form):
 
 
 @admin.register(Export)
-class ExportAdmin(BrandScopedAdmin):
-    """Exports are read-only records with a download link; brand members only."""
+class ExportAdmin(RecordAdmin):
+    """Exports with a download link once ready."""
 
-    brand_path = "survey__brand"
-    edit_roles = access.ALL_ROLES
     list_display = ("id", "survey", "format", "status", "rows", "size", "created_at", "expires_at", "download")
     list_filter = ("format", "status", ("survey", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("survey",)
     fields = ("survey", "format", "status", "progress_message", "filters", "rows", "size", "error", "created_at", "finished_at", "expires_at", "download")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     @admin.display(description="download")
     def download(self, obj: Export) -> str:
@@ -587,19 +596,11 @@ def export_view(modeladmin: admin.ModelAdmin, request: HttpRequest, survey: Surv
                 return response
             export = files.request_export(survey, format=fmt, user=request.user, filters=filters, run=chosen_run, creator=data["creator"])
         except ValidationError as exc:
-            for field, messages_ in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
+            add_errors(form, exc)
         else:
             modeladmin.message_user(request, f"{export.get_format_display()} is being built; it appears below when ready.")
             return HttpResponseRedirect(reverse("admin:surveys_export_change", args=[export.pk]))
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": f"Export “{survey.title}”",
-        "opts": Survey._meta,
-        "original": survey,
-        "form": form,
-    }
-    return TemplateResponse(request, "admin/surveys/survey/export.html", context)
+    return tool_page(modeladmin, request, survey, form, title=f"Export “{survey.title}”", template="admin/surveys/survey/export.html")
 
 
 @admin.register(Survey)
@@ -686,19 +687,12 @@ class SurveyAdmin(BrandScopedAdmin):
             try:
                 run = analyses.request_analysis(survey, user=request.user, spec=form.spec(), filters=form.filters())
             except ValidationError as exc:
-                for field, messages_ in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, messages_)
+                add_errors(form, exc)
             else:
                 self.message_user(request, f"Analysis {run.pk} queued.")
                 return HttpResponseRedirect(reverse("admin:surveys_analysisrun_change", args=[run.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Run an analysis of “{survey.title}”",
-            "opts": self.opts,
-            "original": survey,
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/surveys/survey/run_analysis.html", context)
+        return tool_page(self, request, survey, form, title=f"Run an analysis of “{survey.title}”",
+                         template="admin/surveys/survey/run_analysis.html")
 
     def add_instrument_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         survey = self.get_object(request, object_id)

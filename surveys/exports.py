@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Q
 
+from surveys.analysis import SCORE_VARIABLES
 from surveys.choices import QuestionKind
 from surveys.collection import FLAG_FIELDS
 from surveys.instruments import INSTRUMENTS
@@ -42,17 +43,7 @@ META_COLUMNS = (
     *UTM_FIELDS,
     *FLAG_FIELDS,
 )
-SCORE_COLUMNS = (
-    "trustworthiness",
-    "expertise",
-    "attractiveness",
-    "purchase_intent",
-    "purchase_probability",
-    "parasocial",
-    "reported_purchase",
-    "purchase_count",
-    "spend",
-)
+SCORE_COLUMNS = SCORE_VARIABLES
 META_LABELS = {
     "response_id": "Response id",
     "submitted_at": "Submitted at (UTC)",

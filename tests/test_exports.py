@@ -25,6 +25,8 @@ import pyreadstat
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.test import override_settings
 from django.utils import timezone
@@ -55,6 +57,8 @@ LONG_WORDING = (
 CHANNELS = [{"value": 1, "label": "Instagram"}, {"value": 2, "label": "TikTok"}, {"value": 3, "label": "YouTube"}]
 # What each of the twelve extra responses picks in the multiple-choice question ([] = not answered).
 PICKS = [[1], [2, 3], [], [1, 2, 3], [3], [1, 3], [2], [1, 2], [1], [3], [2, 3], [1, 2, 3]]
+# Free-text answers of some extra responses: one over two lines with a comma and quotes, one that looks like a number.
+COMMENTS = {1: 'Great tips, "honest" ones.\nWould buy again.', 4: "007", 7: "Nice"}
 TEST_RESPONSE_TOKEN = "preview:never-exported"
 
 QUESTION_CODES = [
@@ -68,13 +72,14 @@ EXPECTED_COLUMNS = [
     "response_id", "submitted_at", "completion_seconds", "creator_handle", "platform", "tier", "followers", "source",
     "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
     "flag_honeypot", "flag_speeder", "flag_straightliner", "flag_attention", "flag_duplicate",
-    *QUESTION_CODES, "channels_1", "channels_2", "channels_3", "long_item",
+    *QUESTION_CODES, "channels_1", "channels_2", "channels_3", "long_item", "comment",
     "trustworthiness", "expertise", "attractiveness", "purchase_intent", "purchase_probability",
     "reported_purchase", "purchase_count", "spend",
 ]
 SCORES = ["trustworthiness", "expertise", "attractiveness", "purchase_intent", "purchase_probability",
           "reported_purchase", "purchase_count", "spend"]
-STRING_COLUMNS = ["creator_handle", "platform", "tier", "source", *UTM_FIELDS]
+STRING_COLUMNS = ["creator_handle", "platform", "tier", "source", *UTM_FIELDS, "comment"]
+ALL_CODES = [*QUESTION_CODES, "channels", "long_item", "comment"]
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +98,10 @@ def world(django_db_setup, django_db_blocker):
             scale_points=5, left_label="Strongly disagree", right_label="Strongly agree",
             construct=Construct.OTHER, required=False,
         )
+        QuestionFactory(
+            survey=survey, position=30, code="comment", wording="Anything else about {creator}?", kind=QuestionKind.TEXT,
+            scale_points=None, left_label="", right_label="", construct=Construct.OTHER, required=False,
+        )
         base = list(Response.objects.filter(survey=survey).order_by("id")[: len(PICKS)])
         rows = []
         for i, (source_response, pick) in enumerate(zip(base, PICKS, strict=True)):
@@ -100,6 +109,8 @@ def world(django_db_setup, django_db_blocker):
             if pick:
                 answers["channels"] = pick
             answers["long_item"] = 1 + i % 5
+            if i in COMMENTS:
+                answers["comment"] = COMMENTS[i]
             rows.append(
                 BatchRow(
                     key=f"extra:{i}", creator=source_response.creator, answers=answers, completion_seconds=95.5 + i,
@@ -147,7 +158,7 @@ def csv_text(survey, **kwargs) -> str:
 
 
 def read_csv(text: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(text))
+    return pd.read_csv(io.StringIO(text), dtype={name: str for name in STRING_COLUMNS})
 
 
 def stored_answers_frame(responses: list[Response]) -> pd.DataFrame:
@@ -192,7 +203,9 @@ def expected_variable_label(question: Question) -> str:
 
 
 def test_csv_has_the_documented_columns_and_one_row_per_real_response(world):
-    frame = read_csv(csv_text(world["survey"]))
+    buffer = io.StringIO()
+    assert exports.write_csv(world["survey"], buffer) == 312  # the number of responses, not of lines
+    frame = read_csv(buffer.getvalue())
     assert list(frame.columns) == EXPECTED_COLUMNS
     assert frame["response_id"].tolist() == [r.pk for r in world["real"]]
     assert len(frame) == 312
@@ -221,6 +234,9 @@ def test_csv_values_equal_the_stored_responses(world):
     for code in [*QUESTION_CODES, "long_item"]:
         stored = pd.to_numeric(answers[code], errors="coerce").astype(float) if code in answers else pd.Series(np.nan, index=answers.index)
         np.testing.assert_array_equal(frame.loc[answers.index, code].to_numpy(dtype=float), stored.to_numpy(), err_msg=code)
+    comments = {r.pk: r.answers.get("comment") for r in real}
+    assert {pk: (v if isinstance(v, str) else None) for pk, v in frame["comment"].items()} == comments
+    assert sorted(v for v in comments.values() if v) == sorted(COMMENTS.values())
     # The tier and followers are those at response time, not the creator's current ones.
     first_extra = next(r for r in real if r.form_token == "extra:0")
     assert frame.loc[first_extra.pk, "followers"] == 4321 != first_extra.creator.followers
@@ -243,9 +259,26 @@ def test_csv_score_columns_equal_scoring_score_responses(world):
 
 def test_csv_chunks_give_the_same_bytes_as_one_chunk(world):
     survey = world["survey"]
-    whole = csv_text(survey)
-    assert csv_text(survey, chunk_size=7) == whole
-    assert b"".join(exports.csv_stream(survey)).decode("utf-8") == whole
+    whole = csv_text(survey, sql=False)  # the pandas writer, chunk by chunk (also what SPSS, Stata and Excel read)
+    assert csv_text(survey, chunk_size=7, sql=False) == whole
+    assert b"".join(exports.csv_stream(survey)).decode("utf-8") == csv_text(survey)
+
+
+def test_the_sql_and_the_pandas_csv_writers_agree(world):
+    """On PostgreSQL the CSV comes from COPY with the scores computed in SQL; it must hold the same data."""
+    survey = world["survey"]
+    pandas_csv = csv_text(survey, sql=False)
+    if connection.vendor != "postgresql":
+        assert not exports.sql_csv_supported(survey)
+        assert csv_text(survey) == pandas_csv
+        return
+    assert exports.sql_csv_supported(survey)
+    sql_csv = csv_text(survey, sql=True)
+    assert sql_csv.splitlines()[0] == pandas_csv.splitlines()[0] == ",".join(EXPECTED_COLUMNS)
+    pd.testing.assert_frame_equal(read_csv(sql_csv), read_csv(pandas_csv), check_dtype=False, rtol=1e-12, atol=0)
+    narrowed = filters_q(clean_filters(survey, {"tiers": ["micro"], "exclude_flagged": True}))
+    pd.testing.assert_frame_equal(read_csv(csv_text(survey, where=narrowed, sql=True)),
+                                  read_csv(csv_text(survey, where=narrowed, sql=False)), check_dtype=False, rtol=1e-12, atol=0)
 
 
 def test_csv_of_no_rows_still_has_the_header(world):
@@ -298,6 +331,21 @@ def test_a_multiple_choice_question_becomes_one_0_1_column_per_option(world):
     demo_rows = frame.loc[[r.pk for r in real if r.pk not in {e.pk for e in extras.values()}]]
     assert demo_rows[option_columns].isna().all().all()
     assert set(np.unique(frame[option_columns].stack().dropna())) == {0, 1}
+
+
+def test_a_text_answer_that_looks_like_a_number_stays_text_in_every_format(world, tmp_path):
+    """Free text is text: "007" must not become the number 7, even in a selection where it is the only answer."""
+    survey = world["survey"]
+    only = Q(pk=next(r.pk for r in world["real"] if r.form_token == "extra:4"))
+    assert Response.objects.get(only).answers["comment"] == "007"
+    for sql in (False, None):
+        assert read_csv(csv_text(survey, where=only, sql=sql))["comment"].tolist() == ["007"], sql
+    exports.write_sav(survey, tmp_path / "r.sav", where=only)
+    exports.write_dta(survey, tmp_path / "r.dta", where=only)
+    exports.write_xlsx(survey, tmp_path / "r.xlsx", where=only)
+    assert pyreadstat.read_sav(str(tmp_path / "r.sav"))[0]["comment"].tolist() == ["007"]
+    assert pyreadstat.read_dta(str(tmp_path / "r.dta"))[0]["comment"].tolist() == ["007"]
+    assert sheet_frame(openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["Responses"])["comment"].tolist() == ["007"]
 
 
 # --- SPSS and Stata ---------------------------------------------------------------------------
@@ -384,7 +432,7 @@ def test_excel_sheets_rows_and_models_of_the_latest_run(world, tmp_path):
 
     codebook_rows = list(book["Codebook"].iter_rows(values_only=True))
     assert codebook_rows[0][:3] == ("code", "wording", "kind")
-    assert [row[0] for row in codebook_rows[1:]] == [*QUESTION_CODES, "channels", "long_item"]
+    assert [row[0] for row in codebook_rows[1:]] == ALL_CODES
 
     summary = sheet_frame(book["Creator summary"]).set_index("creator_handle")
     counts = reference.groupby("creator_handle").size()
@@ -436,7 +484,7 @@ def test_codebook_csv_and_json_describe_every_question_with_its_wording_history(
     document = json.loads(buffer.getvalue())
     assert document["survey"] == "demo/creator-trust"
     entries = {e["code"]: e for e in document["questions"]}
-    assert [e["code"] for e in document["questions"]] == [*QUESTION_CODES, "channels", "long_item"]
+    assert [e["code"] for e in document["questions"]] == ALL_CODES
 
     long_item = entries["long_item"]
     assert long_item["wording"] == new_wording
@@ -459,11 +507,12 @@ def test_codebook_csv_and_json_describe_every_question_with_its_wording_history(
     assert entries["channels"]["kind"] == "multiple" and entries["channels"]["choices"] == CHANNELS
     assert entries["channels"]["export_columns"] == ["channels_1", "channels_2", "channels_3"]
     assert entries["channels"]["citation"] is None
+    assert entries["comment"]["kind"] == "text" and entries["comment"]["range"] is None
 
     buffer = io.StringIO()
     exports.write_codebook_csv(survey, buffer)
     rows = {row["code"]: row for row in csv.DictReader(io.StringIO(buffer.getvalue()))}
-    assert list(rows) == [*QUESTION_CODES, "channels", "long_item"]
+    assert list(rows) == ALL_CODES
     history = rows["long_item"]["wording_history"]
     assert LONG_WORDING in history and new_wording in history
     assert history.index(LONG_WORDING) < history.index(new_wording)
@@ -731,3 +780,4 @@ def test_export_list_links_only_ready_exports_of_the_users_brands(world, export_
     assert download_url(foreign) not in html and foreign.filename not in html
     assert f"/admin/surveys/export/{foreign.pk}/change/" not in html
     assert client.get(f"/admin/surveys/export/{foreign.pk}/change/").status_code == 404
+
