@@ -106,6 +106,7 @@ def build_export(export: Export) -> Export:
     export.finished_at = _now()
     export.expires_at = export.finished_at + timedelta(hours=settings.EXPORT_RETENTION_HOURS)
     export.save()
+    delete_expired_exports()  # every build also clears what has outlived its keeping time
     return export
 
 
