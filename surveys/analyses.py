@@ -40,7 +40,7 @@ def analyze_survey(
     where: Q | None = None,
 ) -> AnalysisResult:
     """Return scoring, reliability, descriptives and models for ``survey`` (test responses excluded)."""
-    frame = responses_frame(survey, where=where)
+    frame = responses_frame(survey, where=where, include_test=True)  # analyze() leaves them out and counts them
     return analyze(frame, question_metas(survey), controls=controls, se=se, specs=specs, ordinal_outcome=ordinal_outcome)
 
 
@@ -181,8 +181,8 @@ def execute_analysis(run: AnalysisRun) -> AnalysisRun:
     run.save(update_fields=["status", "started_at", "versions"])
     try:
         _progress(run, 10, "Loading responses.")
-        frame = responses_frame(run.survey, where=filters_q(run.filters))
-        if frame.empty:
+        frame = responses_frame(run.survey, where=filters_q(run.filters), include_test=True)
+        if frame[~frame["is_test"]].empty:
             raise ValueError("No responses match the filters.")
         _progress(run, 30, f"Analysing {len(frame):,} responses.")
         spec = run.spec

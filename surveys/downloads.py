@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from surveys import access
 from surveys.files import CONTENT_TYPES, EXTENSIONS
@@ -18,7 +19,8 @@ def download_export(request: HttpRequest, export_id: int) -> HttpResponse:
     export = Export.objects.select_related("survey").filter(pk=export_id).first()
     if export is None or not access.has_role(request.user, export.survey.brand_id):
         raise Http404("No such export.")
-    if export.status != Export.Status.READY or not export.path or not Path(export.path).exists():
+    expired = export.expires_at is not None and export.expires_at <= timezone.now()
+    if export.status != Export.Status.READY or expired or not export.path or not Path(export.path).exists():
         raise Http404("This export is not ready or has expired.")
     response = FileResponse(open(export.path, "rb"), as_attachment=True, filename=export.filename)
     response["Content-Type"] = CONTENT_TYPES[EXTENSIONS[export.format]]

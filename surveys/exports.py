@@ -170,7 +170,7 @@ def export_chunks(survey: Survey, *, where: Q | None = None, chunk_size: int = C
             for choice in question.choices:
                 out[_option_column(code, choice["value"])] = chosen.map(
                     lambda v, value=choice["value"]: (1 if value in v else 0) if isinstance(v, list) else np.nan
-                )
+                ).astype(float)  # the same type in every chunk
         for name in scores.columns:
             out[name] = scores[name]
         out["submitted_at"] = pd.to_datetime(out["submitted_at"], utc=True)
@@ -184,12 +184,10 @@ def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_
     SQL (``sql_csv_chunks``); elsewhere, or with ``sql=False``, from pandas chunks.
     """
     if sql if sql is not None else sql_csv_supported(survey):
-        rows = -1
-        for block in sql_csv_chunks(survey, where=where):
-            text = block.decode("utf-8")
-            stream.write(text)
-            rows += text.count("\n")
-        return rows
+        counted: list[int] = []
+        for block in sql_csv_chunks(survey, where=where, rows=counted):
+            stream.write(block.decode("utf-8"))
+        return counted[0]
     rows, header = 0, True
     for frame in export_chunks(survey, where=where, chunk_size=chunk_size):
         frame = frame.copy()
@@ -469,8 +467,11 @@ def sql_csv_supported(survey: Survey) -> bool:
     return True
 
 
-def sql_csv_chunks(survey: Survey, *, where: Q | None = None) -> Iterator[bytes]:
-    """Yield the CSV export straight from PostgreSQL's COPY: every column, scores included, computed in SQL."""
+def sql_csv_chunks(survey: Survey, *, where: Q | None = None, rows: list[int] | None = None) -> Iterator[bytes]:
+    """Yield the CSV export straight from PostgreSQL's COPY: every column, scores included, computed in SQL.
+
+    When ``rows`` is given, the number of data rows COPY reported is appended to it at the end.
+    """
     from django.db import connection
     from django.db.models.expressions import RawSQL
 
@@ -504,12 +505,15 @@ def sql_csv_chunks(survey: Survey, *, where: Q | None = None) -> Iterator[bytes]
         "followers": "creator_followers", "source": "source",
     }
     fields = [source_of.get(c, f"x_{c}") for c in shape.columns]
-    rows = Response.objects.filter(survey=survey, is_test=False)
+    responses = Response.objects.filter(survey=survey, is_test=False)
     if where is not None:
-        rows = rows.filter(where)
-    query = rows.annotate(**expressions).order_by("id").values_list(*fields)
+        responses = responses.filter(where)
+    query = responses.annotate(**expressions).order_by("id").values_list(*fields)
     sql, params = query.query.sql_with_params()
     yield (",".join(shape.columns) + "\n").encode("utf-8")
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-        for block in copy:
-            yield bytes(block)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for block in copy:
+                yield bytes(block)
+        if rows is not None:
+            rows.append(cursor.cursor.rowcount)

@@ -178,9 +178,13 @@ def _frame_query(
     return responses.annotate(**extract).order_by("id"), fields, json_columns
 
 
+def _text_columns(metas: list[QuestionMeta]) -> list[str]:
+    return [f"a__{m.code}" for m in metas if m.kind == "text"]
+
+
 def _load(rows: QuerySet, fields: list[str], json_columns: list[str], metas: list[QuestionMeta]) -> pd.DataFrame:
     if connection.vendor == "postgresql":
-        frame = _copy_frame(rows, fields, json_columns=json_columns)
+        frame = _copy_frame(rows, fields, json_columns=json_columns, text_columns=_text_columns(metas))
     else:
         frame = pd.DataFrame.from_records(list(rows), columns=fields)
     frame = frame.rename(
@@ -233,7 +237,7 @@ def responses_frame_chunks(
 _BOOLEAN_FIELDS = ("is_test", *FLAG_FIELDS)
 
 
-def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str]) -> pd.DataFrame:
+def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str], text_columns: list[str] = ()) -> pd.DataFrame:
     """Read a values_list query through PostgreSQL's COPY into pandas' C CSV parser.
 
     A million responses as Python tuples would cost over a gigabyte; as CSV
@@ -246,14 +250,15 @@ def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str]) -
             for block in copy:
                 buffer.write(block)
     buffer.seek(0)
-    names = ("creator__handle", "creator_tier", "creator__platform", "source", *json_columns)
+    plain = ("creator__handle", "creator_tier", "creator__platform", "source", *text_columns, *(f for f in fields if f.startswith("m__")))
+    names = (*plain, *json_columns)
     text = {name: "string" for name in (*names, *(f for f in fields if f.startswith("m__")))}
     frame = pd.read_csv(buffer, header=None, names=fields, dtype=text, keep_default_na=False, na_values=[""])
     del buffer
     for name in _BOOLEAN_FIELDS:
         frame[name] = frame[name].map({"t": True, "f": False}).astype(bool)
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True, format="ISO8601")
-    for name in ("creator__handle", "creator_tier", "creator__platform", "source", *(f for f in fields if f.startswith("m__"))):
+    for name in plain:
         frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     for name in json_columns:
         frame[name] = frame[name].map(lambda v: json.loads(v) if isinstance(v, str) else None)

@@ -54,9 +54,10 @@ def test_question_metas_carry_reverse_flags_bounds_and_conditions(survey):
 
 def test_the_demo_survey_analysis_is_complete_and_json_serializable():
     summary = seed_demo(responses=1500, seed=3)
+    ResponseFactory(link=summary.survey.links.first(), answers={"tru_1": 7}, is_test=True)
     result = analyze_survey(summary.survey)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert data["responses"] == 1500
+    assert (data["responses"], data["test_responses_excluded"]) == (1500, 1)
     labels = [v["label"] for v in data["variants"]]
     assert labels == ["all responses", "excluding flagged responses"]  # attention-check failures are flagged
     models = {m["name"]: m for m in data["variants"][0]["models"]}

@@ -3,8 +3,8 @@ the export service with its permission-checked download, and the admin export fo
 
 Everything runs on one small seeded demo (300 simulated responses) plus twelve
 responses submitted through ``collection.submit_responses`` that also answer a
-multiple-choice question and a question with a 120-character wording, and one
-test response that must never appear in any file.
+multiple-choice question, a question with a 120-character wording and a free-text
+question, and one test response that must never appear in any file.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ ALL_CODES = [*QUESTION_CODES, "channels", "long_item", "comment"]
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    """The demo survey with a multiple-choice and a long-worded question, extra responses, a test response and a run."""
+    """The demo survey plus a multiple-choice, a long-worded and a free-text question, twelve extra responses, a test response and a run."""
     with django_db_blocker.unblock():
         summary = seed_demo(responses=300, seed=5)
         survey = summary.survey
