@@ -22,12 +22,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors
+from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors, tokens
 from surveys import exports as exports_module
 from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
 from surveys.models import (
     AnalysisRun,
+    ApiToken,
     Export,
     Brand,
     Creator,
@@ -939,3 +940,55 @@ class ResponseAdmin(BrandScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Each user creates and revokes their own API tokens; the key is shown once."""
+
+    form = ApiTokenForm
+    list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request).select_related("user")
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request) and (obj is None or request.user.is_superuser or obj.user_id == request.user.pk)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such token.")
+        return obj
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        token, key = tokens.issue_token(request.user, obj.name)
+        obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
+        self.message_user(request, f"Your new token (copy it now; it is not shown again): {key}", messages.WARNING)
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for token in queryset:
+            tokens.revoke_token(token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")

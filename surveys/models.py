@@ -673,3 +673,26 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} of {self.survey.slug} ({self.get_status_display()})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 hash is stored; the key is shown once, at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. “CRM sync”.")
+    prefix = models.CharField(max_length=8, editable=False, help_text="The first characters, to recognise the token.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=_now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

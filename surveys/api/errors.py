@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -34,6 +35,8 @@ def error_body(detail: str, errors: dict[str, list[str]] | None = None) -> dict[
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every DRF error in the project's one error shape."""
+    if isinstance(exc, DjangoValidationError):  # a model's full_clean() in a service
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -42,6 +45,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, APIException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         response.data = error_body(detail)
+    elif isinstance(response.data, dict) and "errors" not in response.data:  # Http404, PermissionDenied
+        response.data = error_body(str(response.data.get("detail", "Error.")))
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
         response["Retry-After"] = "60"
     return response

@@ -1,0 +1,42 @@
+"""Authentication and brand permissions of the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import authentication, exceptions, permissions
+
+from surveys import access, tokens
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token tp_…`` with a personal token created in the admin."""
+
+    keyword = "Token"
+
+    def authenticate(self, request: Any) -> tuple[Any, None] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as: Authorization: Token <key>.")
+        user = tokens.user_for_key(header[1].decode(errors="ignore"))
+        if user is None:
+            raise exceptions.AuthenticationFailed("The token is unknown or revoked.")
+        return user, None
+
+    def authenticate_header(self, request: Any) -> str:
+        return self.keyword
+
+
+class BrandRolePermission(permissions.BasePermission):
+    """Members read their brands' objects; owners and editors change them."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or access.brand_roles(user)))
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        brand_id = view.brand_id_of(obj)
+        roles = access.ALL_ROLES if request.method in permissions.SAFE_METHODS else access.EDIT_ROLES
+        return access.has_role(request.user, brand_id, roles)
