@@ -119,3 +119,321 @@ class CreatorViewSet(
 
             raise ValidationError({"creator": [f"@{instance.handle} has responses: deactivate the creator instead (PATCH active=false)."]})
         instance.delete()
+
+
+# --- surveys, instruments, links ------------------------------------------------------------
+
+from django.core.exceptions import ValidationError as DjangoValidationError  # noqa: E402
+
+from rest_framework import status  # noqa: E402
+from rest_framework.decorators import action  # noqa: E402
+from rest_framework.exceptions import ValidationError  # noqa: E402
+from rest_framework.pagination import CursorPagination  # noqa: E402
+from rest_framework.request import Request  # noqa: E402
+from rest_framework.response import Response as ApiResponse  # noqa: E402
+from rest_framework.reverse import reverse  # noqa: E402
+
+from surveys import analyses, design, embed, files  # noqa: E402
+from surveys.instruments import INSTRUMENTS  # noqa: E402
+from surveys.models import AnalysisRun, CreatorLink, Export, Question, Response, Survey  # noqa: E402
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    condition = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Question
+        fields = ["id", "position", "code", "wording", "help_text", "kind", "required", "construct", "reverse_coded",
+                  "scale_points", "left_label", "right_label", "choices", "min_value", "max_value", "condition", "instrument"]
+
+    def get_condition(self, question: Question) -> dict[str, Any] | None:
+        if not question.condition_question_id:
+            return None
+        return {"code": question.condition_question.code, "values": question.condition_values}
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    brand = BrandField()
+    questions = QuestionSerializer(many=True, read_only=True)
+    allowed_origins = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+
+    class Meta:
+        model = Survey
+        fields = ["id", "brand", "title", "slug", "status", "intro", "thank_you_text", "language", "privacy_notice_url",
+                  "consent_text", "min_age", "opens_at", "closes_at", "allowed_origins", "retention_days", "launched_at",
+                  "created_at", "questions"]
+        read_only_fields = ["launched_at", "created_at"]
+
+    def to_representation(self, survey: Survey) -> dict[str, Any]:
+        data = super().to_representation(survey)
+        data["allowed_origins"] = survey.origin_list
+        return data
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "allowed_origins" in attrs:
+            attrs["allowed_origins"] = "\n".join(attrs["allowed_origins"])
+        if self.instance is not None and "brand" in attrs and attrs["brand"] != self.instance.brand:
+            raise ValidationError({"brand": ["A survey cannot move to another brand."]})
+        return attrs
+
+
+def _save(instance: Any) -> Any:
+    """full_clean() then save: the model's rules (and the refusals after launch) apply to the API too."""
+    try:
+        instance.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+    instance.save()
+    return instance
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    creator_handle = serializers.CharField(source="creator.handle", read_only=True)
+    share_url = serializers.CharField(read_only=True)
+    embed_snippets = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreatorLink
+        fields = ["id", "survey", "creator", "creator_handle", "token", "active", "promo_code", "utm_source", "utm_medium",
+                  "utm_campaign", "utm_content", "utm_term", "destination_url", "share_url", "embed_snippets"]
+        read_only_fields = ["survey", "creator", "token"]
+
+    def get_embed_snippets(self, link: CreatorLink) -> dict[str, str]:
+        return {label: text for label, text in embed.snippets(link)}
+
+
+class SurveyViewSet(
+    BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+):
+    """Surveys with their questions; status changes follow the admin's rules."""
+
+    serializer_class = SurveySerializer
+
+    def get_queryset(self) -> QuerySet[Survey]:
+        return self.scoped(Survey.objects.select_related("brand").prefetch_related("questions__condition_question")).order_by("-created_at", "-id")
+
+    def perform_create(self, serializer: SurveySerializer) -> None:
+        serializer.instance = _save(Survey(**serializer.validated_data))
+
+    def perform_update(self, serializer: SurveySerializer) -> None:
+        survey = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(survey, field, value)
+        _save(survey)
+
+    def perform_destroy(self, survey: Survey) -> None:
+        if survey.responses.exists():
+            raise ValidationError({"survey": ["This survey has responses: close it instead (PATCH status=closed)."]})
+        survey.delete()
+
+    def _editable(self, survey: Survey) -> None:
+        if not access.has_role(self.request.user, survey.brand_id, access.EDIT_ROLES):
+            raise PermissionDenied("Only owners and editors change surveys.")
+
+    @action(detail=True, methods=["post"])
+    def instruments(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """Append a library instrument: {"instrument": "ohanian_1990"}."""
+        survey = self.get_object()
+        self._editable(survey)
+        key = request.data.get("instrument") if isinstance(request.data, dict) else None
+        if key not in INSTRUMENTS:
+            raise ValidationError({"instrument": [f"Choose one of {', '.join(INSTRUMENTS)}."]})
+        try:
+            added = design.insert_instrument(survey, key)
+        except DjangoValidationError as exc:
+            raise ValidationError({"instrument": exc.messages}) from exc
+        return ApiResponse(QuestionSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get", "post"])
+    def links(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """GET: the survey's links. POST {"creators": [ids]}: a link for each (existing ones are kept)."""
+        survey = self.get_object()
+        if request.method == "POST":
+            self._editable(survey)
+            ids = request.data.get("creators") if isinstance(request.data, dict) else None
+            if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+                raise ValidationError({"creators": ["List creator ids, e.g. [1, 2]."]})
+            creators = list(Creator.objects.filter(pk__in=ids, brand_id=survey.brand_id))
+            missing = sorted(set(ids) - {c.pk for c in creators})
+            if missing:  # another brand's creator is as unknown as a missing one
+                raise ValidationError({"creators": [f"Unknown creator(s) for this survey's brand: {missing}."]})
+            design.create_links(survey, creators)
+        links = survey.links.select_related("creator", "survey__brand").filter(
+            **({"creator_id__in": request.data["creators"]} if request.method == "POST" else {})
+        )
+        return ApiResponse(LinkSerializer(links, many=True).data, status=status.HTTP_201_CREATED if request.method == "POST" else 200)
+
+    @action(detail=True, methods=["post"])
+    def analyses(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """Queue an analysis run: {"spec": {...}, "filters": {...}} → 202 with its status URL."""
+        survey = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            run = analyses.request_analysis(survey, user=request.user, spec=body.get("spec"), filters=body.get("filters"))
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        url = reverse("surveys:analysis-detail", args=[run.pk], request=request)
+        return ApiResponse({"id": run.pk, "status": run.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+    @action(detail=True, methods=["post"])
+    def exports(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """Queue an export: {"format": "csv", "filters": {...}, "run": id, "creator": id} → 202 with its status URL."""
+        survey = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        run = survey.analysis_runs.filter(pk=body.get("run")).first() if body.get("run") else None
+        if body.get("run") and run is None:
+            raise ValidationError({"run": ["Unknown analysis run of this survey."]})
+        creator = Creator.objects.filter(pk=body.get("creator"), brand_id=survey.brand_id).first() if body.get("creator") else None
+        if body.get("creator") and creator is None:
+            raise ValidationError({"creator": ["Unknown creator of this survey's brand."]})
+        try:
+            export = files.request_export(survey, format=str(body.get("format", "")), user=request.user,
+                                          filters=body.get("filters"), run=run, creator=creator)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        url = reverse("surveys:export-detail", args=[export.pk], request=request)
+        return ApiResponse({"id": export.pk, "status": export.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+class InstrumentViewSet(viewsets.ViewSet):
+    """The scale library."""
+
+    authentication_classes = BrandScopedViewSet.authentication_classes
+    permission_classes = [BrandRolePermission]
+
+    def list(self, request: Request) -> ApiResponse:
+        return ApiResponse([
+            {"key": i.key, "name": i.name, "citation": i.citation, "description": i.description,
+             "codes": [item.code for item in i.items]}
+            for i in INSTRUMENTS.values()
+        ])
+
+
+class LinkViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
+    """Creator links (filters: ?survey=, ?creator=, ?active=); PATCH to change UTM fields or deactivate."""
+
+    serializer_class = LinkSerializer
+    brand_path = "survey__brand"
+
+    def get_queryset(self) -> QuerySet[CreatorLink]:
+        queryset = self.scoped(CreatorLink.objects.select_related("creator", "survey__brand")).order_by("id")
+        params = self.request.query_params
+        for field in ("survey", "creator"):
+            if params.get(field, "").isdigit():
+                queryset = queryset.filter(**{field: params[field]})
+        if params.get("active") in ("true", "false"):
+            queryset = queryset.filter(active=params["active"] == "true")
+        return queryset
+
+    def perform_update(self, serializer: LinkSerializer) -> None:
+        link = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(link, field, value)
+        _save(link)
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    creator_handle = serializers.CharField(source="creator.handle", read_only=True)
+
+    class Meta:
+        model = Response
+        # Never the respondent hash or the form token.
+        fields = ["id", "survey", "creator", "creator_handle", "link", "source", "creator_tier", "creator_followers",
+                  "submitted_at", "completion_seconds", "answers", "not_asked", "utm", "flag_honeypot", "flag_speeder",
+                  "flag_straightliner", "flag_attention", "flag_duplicate", "is_test", "external_id"]
+
+
+class ResponseCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class ResponseViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Responses, newest first, cursor-paginated (filters: survey, creator, tier, from, to, flagged, test)."""
+
+    serializer_class = ResponseSerializer
+    pagination_class = ResponseCursor
+    brand_path = "survey__brand"
+
+    def get_queryset(self) -> QuerySet[Response]:
+        queryset = self.scoped(Response.objects.select_related("creator", "survey__brand"))
+        params = self.request.query_params
+        errors: dict[str, list[str]] = {}
+        for field in ("survey", "creator"):
+            if params.get(field):
+                if not params[field].isdigit():
+                    errors[field] = ["Give an id."]
+                else:
+                    queryset = queryset.filter(**{field: params[field]})
+        if params.get("tier"):
+            queryset = queryset.filter(creator_tier=params["tier"])
+        for name, lookup in (("from", "submitted_at__date__gte"), ("to", "submitted_at__date__lte")):
+            if params.get(name):
+                from datetime import date
+
+                try:
+                    queryset = queryset.filter(**{lookup: date.fromisoformat(params[name])})
+                except ValueError:
+                    errors[name] = ["Use a date like 2026-05-31."]
+        test = params.get("test", "false")
+        if test not in ("true", "false", "all"):
+            errors["test"] = ["One of true, false, all."]
+        elif test != "all":
+            queryset = queryset.filter(is_test=test == "true")
+        flagged = params.get("flagged")
+        if flagged in ("true", "false"):
+            from django.db.models import Q
+
+            any_flag = Q(flag_honeypot=True) | Q(flag_speeder=True) | Q(flag_straightliner=True) | Q(flag_attention=True) | Q(flag_duplicate=True)
+            queryset = queryset.filter(any_flag) if flagged == "true" else queryset.exclude(any_flag)
+        elif flagged is not None:
+            errors["flagged"] = ["One of true, false."]
+        if errors:
+            raise ValidationError(errors)
+        return queryset
+
+
+class AnalysisRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnalysisRun
+        fields = ["id", "survey", "status", "progress", "progress_message", "spec", "filters", "created_at", "started_at",
+                  "finished_at", "versions", "warnings", "error", "results"]
+
+
+class AnalysisRunViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Analysis runs; ``results`` once the status is succeeded."""
+
+    serializer_class = AnalysisRunSerializer
+    brand_path = "survey__brand"
+
+    def get_queryset(self) -> QuerySet[AnalysisRun]:
+        return self.scoped(AnalysisRun.objects.select_related("survey__brand")).order_by("-id")
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = ["id", "survey", "format", "status", "progress_message", "filters", "rows", "size", "error",
+                  "created_at", "finished_at", "expires_at", "download_url"]
+
+    def get_download_url(self, export: Export) -> str | None:
+        if export.status != Export.Status.READY:
+            return None
+        return reverse("surveys:export-download", args=[export.pk], request=self.context.get("request"))
+
+
+class ExportViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Exports and, when ready, their permission-checked download URL."""
+
+    serializer_class = ExportSerializer
+    brand_path = "survey__brand"
+
+    def get_queryset(self) -> QuerySet[Export]:
+        return self.scoped(Export.objects.select_related("survey__brand")).order_by("-id")
+
+

@@ -6,6 +6,12 @@ from surveys.api import public, resources
 router = SimpleRouter()
 router.register("brands", resources.BrandViewSet, basename="brand")
 router.register("creators", resources.CreatorViewSet, basename="creator")
+router.register("surveys", resources.SurveyViewSet, basename="survey")
+router.register("instruments", resources.InstrumentViewSet, basename="instrument")
+router.register("links", resources.LinkViewSet, basename="link")
+router.register("responses", resources.ResponseViewSet, basename="response")
+router.register("analyses", resources.AnalysisRunViewSet, basename="analysis")
+router.register("exports", resources.ExportViewSet, basename="export")
 
 urlpatterns = [
     *router.urls,

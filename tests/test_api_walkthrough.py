@@ -1,0 +1,106 @@
+"""The REST API end to end (the README's walkthrough), and brand isolation on every detail route."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from surveys.api.urls import router
+from surveys.choices import Role
+from surveys.models import AnalysisRun, Export, Response
+from surveys.tokens import issue_token
+from tests.factories import MembershipFactory, UserFactory
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user, 't')[1]}")
+    return client
+
+
+def test_walkthrough_from_creators_to_an_export():
+    owner = UserFactory()
+    brand = MembershipFactory(user=owner, role=Role.OWNER).brand
+    api = token_client(owner)
+    creators = [api.post("/api/v1/creators/", {"brand": brand.pk, "handle": f"c{i}", "display_name": f"C {i}",
+                                              "platform": "instagram", "followers": 5_000 * (i + 1)}, format="json").json()["id"]
+                for i in range(3)]
+    survey = api.post("/api/v1/surveys/", {"brand": brand.pk, "title": "Trust", "slug": "trust",
+                                           "allowed_origins": ["https://shop.example"]}, format="json")
+    assert survey.status_code == 201, survey.json()
+    survey_id = survey.json()["id"]
+    assert api.get("/api/v1/instruments/").json()[0]["key"] == "ohanian_1990"
+    for key in ("ohanian_1990", "spears_singh_2004", "reported_purchase"):
+        assert api.post(f"/api/v1/surveys/{survey_id}/instruments/", {"instrument": key}, format="json").status_code == 201
+    assert api.patch(f"/api/v1/surveys/{survey_id}/", {"status": "live"}, format="json").json()["status"] == "live"
+    links = api.post(f"/api/v1/surveys/{survey_id}/links/", {"creators": creators}, format="json")
+    assert links.status_code == 201 and len(links.json()) == 3
+    token = links.json()[0]["token"]
+    assert links.json()[0]["share_url"].endswith(f"/s/{token}/") and "embed.js" in links.json()[0]["embed_snippets"]["Embed (script)"]
+
+    public = APIClient()
+    definition = public.get(f"/api/v1/public/links/{token}/").json()
+    answers = {q["code"]: 4 for q in definition["questions"] if q["kind"] == "semantic"} | {"bought": 0}
+    sent = public.post(f"/api/v1/public/links/{token}/responses/", {"form_token": definition["form_token"], "answers": answers}, format="json")
+    assert sent.status_code == 201, sent.json()
+
+    listed = api.get("/api/v1/responses/", {"survey": survey_id}).json()
+    assert len(listed["results"]) == 1 and "respondent_hash" not in listed["results"][0]
+
+    started = api.post(f"/api/v1/surveys/{survey_id}/analyses/", {"spec": {"se": "classic"}}, format="json")
+    assert started.status_code == 202 and started["Location"].endswith(f"/api/v1/analyses/{started.json()['id']}/")
+    run = api.get(started.json()["status_url"]).json()
+    assert run["status"] in ("succeeded", "failed")  # one response: models may refuse, the run still finishes
+
+    queued = api.post(f"/api/v1/surveys/{survey_id}/exports/", {"format": "csv"}, format="json")
+    assert queued.status_code == 202
+    export = api.get(queued.json()["status_url"]).json()
+    assert export["status"] == "ready" and export["rows"] == 1
+    client = APIClient()
+    client.force_login(owner)
+    assert client.get(export["download_url"]).status_code == 200
+
+
+def test_bad_specs_and_formats_are_400s_naming_the_field(two_brands):
+    api = token_client(two_brands["a"]["editor"])
+    survey = two_brands["a"]["survey"]
+    bad = api.post(f"/api/v1/surveys/{survey.pk}/analyses/", {"spec": {"se": "jackknife"}}, format="json")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["se"]
+    bad = api.post(f"/api/v1/surveys/{survey.pk}/exports/", {"format": "pdf"}, format="json")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["format"]
+    other = two_brands["b"]["creator"]
+    bad = api.post(f"/api/v1/surveys/{survey.pk}/links/", {"creators": [other.pk]}, format="json")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["creators"]
+    assert api.get("/api/v1/responses/", {"test": "maybe"}).status_code == 400
+
+
+def _objects(data):
+    """Brand B's object of every routed resource."""
+    b = data["b"]
+    run = AnalysisRun.objects.create(survey=b["survey"], spec={})
+    export = Export.objects.create(survey=b["survey"], format="csv")
+    response = Response.objects.create(survey=b["survey"], creator=b["creator"], link=b["link"], creator_tier="micro", creator_followers=1)
+    return {"brand": b["brand"], "creator": b["creator"], "survey": b["survey"], "link": b["link"], "response": response,
+            "analysis": run, "export": export}
+
+
+@pytest.mark.parametrize("prefix,viewset,basename", [(p, v, b) for p, v, b in router.registry if b != "instrument"])
+def test_every_detail_route_hides_other_brands(two_brands, prefix, viewset, basename):
+    api = token_client(two_brands["a"]["editor"])
+    target = _objects(two_brands)[basename]
+    url = f"/api/v1/{prefix}/{target.pk}/"
+    for method in ("get", "patch", "put", "delete"):
+        status = getattr(api, method)(url, {}, format="json").status_code
+        assert status in (404, 405), (method, url, status)
+    assert api.get(url).status_code == 404
+    assert str(target.pk) not in re.findall(r'"id":\s*(\d+)', api.get(f"/api/v1/{prefix}/").content.decode()) or prefix == "brands"
+
+
+def test_analysts_cannot_change_surveys(two_brands):
+    analyst = UserFactory()
+    MembershipFactory(user=analyst, brand=two_brands["a"]["brand"], role=Role.ANALYST)
+    api = token_client(analyst)
+    survey = two_brands["a"]["survey"]
+    assert api.get(f"/api/v1/surveys/{survey.pk}/").status_code == 200
+    assert api.patch(f"/api/v1/surveys/{survey.pk}/", {"title": "x"}, format="json").status_code == 403
+    assert api.post(f"/api/v1/surveys/{survey.pk}/instruments/", {"instrument": "juster_1966"}, format="json").status_code == 403
