@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
     "surveys",
@@ -192,7 +194,7 @@ STREAM_MAX_ROWS = int(os.environ.get("STREAM_MAX_ROWS", "100000"))
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     # The admin keeps Django's own pages as they are (X-Frame-Options: DENY).
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/api/docs/", "/api/redoc/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -222,6 +224,17 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "surveys.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TrustPoll API",
+    "DESCRIPTION": "Brands, creators, surveys, links, responses, analysis runs and exports; and the public poll endpoints.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TierEnum": "surveys.choices.Tier"},
 }
 
 # The public poll API is called from creators' sites and custom front ends.

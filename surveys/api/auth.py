@@ -40,3 +40,16 @@ class BrandRolePermission(permissions.BasePermission):
         brand_id = view.brand_id_of(obj)
         roles = access.ALL_ROLES if request.method in permissions.SAFE_METHODS else access.EDIT_ROLES
         return access.has_role(request.user, brand_id, roles)
+
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension  # noqa: E402
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describe ``Authorization: Token tp_…`` in the OpenAPI schema."""
+
+    target_class = "surveys.api.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token tp_… (create one in the admin)"}

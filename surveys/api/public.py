@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -40,6 +42,7 @@ class PublicView(APIView):
 class PublicLinkView(PublicView):
     """GET: the poll's definition and a fresh form token."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 410: OpenApiTypes.OBJECT})
     def get(self, request: Request, token: str) -> Response:
         link, error = self.link_or_error(token)
         if error:
@@ -61,6 +64,10 @@ class PublicLinkView(PublicView):
 class PublicResponsesView(PublicView):
     """POST: one response, ``{"form_token", "answers": {code: value}, "consent", "age_confirmed", "utm"}``."""
 
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={code: OpenApiTypes.OBJECT for code in (200, 201, 400, 403, 404, 410, 413, 429)},
+    )
     def post(self, request: Request, token: str) -> Response:
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.POLL_MAX_BODY_BYTES:
             return Response(error_body("The request body is too large."), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

@@ -135,6 +135,8 @@ from rest_framework.reverse import reverse  # noqa: E402
 
 from surveys import analyses, design, embed, files  # noqa: E402
 from surveys.instruments import INSTRUMENTS  # noqa: E402
+from drf_spectacular.types import OpenApiTypes  # noqa: E402
+from drf_spectacular.utils import extend_schema  # noqa: E402
 from surveys.models import AnalysisRun, CreatorLink, Export, Question, Response, Survey  # noqa: E402
 
 
@@ -231,6 +233,7 @@ class SurveyViewSet(
         if not access.has_role(self.request.user, survey.brand_id, access.EDIT_ROLES):
             raise PermissionDenied("Only owners and editors change surveys.")
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def instruments(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Append a library instrument: {"instrument": "ohanian_1990"}."""
@@ -245,6 +248,7 @@ class SurveyViewSet(
             raise ValidationError({"instrument": exc.messages}) from exc
         return ApiResponse(QuestionSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: LinkSerializer(many=True), 201: LinkSerializer(many=True), 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get", "post"])
     def links(self, request: Request, pk: str | None = None) -> ApiResponse:
         """GET: the survey's links. POST {"creators": [ids]}: a link for each (existing ones are kept)."""
@@ -264,6 +268,7 @@ class SurveyViewSet(
         )
         return ApiResponse(LinkSerializer(links, many=True).data, status=status.HTTP_201_CREATED if request.method == "POST" else 200)
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def analyses(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Queue an analysis run: {"spec": {...}, "filters": {...}} → 202 with its status URL."""
@@ -276,6 +281,7 @@ class SurveyViewSet(
         url = reverse("surveys:analysis-detail", args=[run.pk], request=request)
         return ApiResponse({"id": run.pk, "status": run.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def exports(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Queue an export: {"format": "csv", "filters": {...}, "run": id, "creator": id} → 202 with its status URL."""
@@ -299,9 +305,11 @@ class SurveyViewSet(
 class InstrumentViewSet(viewsets.ViewSet):
     """The scale library."""
 
+
     authentication_classes = BrandScopedViewSet.authentication_classes
     permission_classes = [BrandRolePermission]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request: Request) -> ApiResponse:
         return ApiResponse([
             {"key": i.key, "name": i.name, "citation": i.citation, "description": i.description,
