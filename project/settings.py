@@ -252,6 +252,8 @@ RESPONDENT_HASH_KEY = os.environ.get("RESPONDENT_HASH_KEY", "")
 FORM_TOKEN_MAX_AGE = int(os.environ.get("FORM_TOKEN_MAX_AGE", str(24 * 3600)))
 # Submissions per hashed address and link, django-ratelimit syntax ("60/10m").
 POLL_RATE_LIMIT = os.environ.get("POLL_RATE_LIMIT", "60/10m")
+# Authenticated API requests per user (token or session).
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/m")
 RATELIMIT_FAIL_OPEN = True
 # Two responses with the same address and user agent within this many hours are flagged.
 DUPLICATE_WINDOW_HOURS = int(os.environ.get("DUPLICATE_WINDOW_HOURS", "24"))

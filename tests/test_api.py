@@ -132,3 +132,43 @@ def test_the_api_over_real_http(live_server):
         assert json.loads(reply.read())["tier"] == "nano"
     with urlopen(Request(f"{live_server.url}/api/v1/creators/", headers={"Authorization": f"Token {key}"})) as reply:
         assert [c["handle"] for c in json.loads(reply.read())] == ["over_http"]
+
+
+def test_bulk_creators_are_all_or_nothing_with_errors_by_row(two_brands):
+    client, _ = client_for(two_brands["a"]["editor"])
+    brand = two_brands["a"]["brand"].pk
+    rows = [
+        {"brand": brand, "handle": "bulk_one", "display_name": "One", "platform": "tiktok", "followers": 500},
+        {"brand": brand, "handle": "bulk_two", "display_name": "Two", "platform": "myspace", "followers": 500},
+        {"brand": two_brands["b"]["brand"].pk, "handle": "bulk_three", "display_name": "Three", "platform": "x", "followers": 5},
+        {"brand": brand, "handle": "bulk_one", "display_name": "Again", "platform": "x", "followers": 5},
+    ]
+    refused = client.post("/api/v1/creators/bulk/", rows, format="json")
+    errors = refused.json()["errors"]
+    assert refused.status_code == 400 and set(errors) == {"rows", "row 2.platform", "row 3.brand", "row 4.handle"}
+    assert not Creator.objects.filter(handle__startswith="bulk_").exists()
+    partial = client.post("/api/v1/creators/bulk/?partial=true", rows, format="json")
+    assert partial.status_code == 201
+    assert [c["handle"] for c in partial.json()["created"]] == ["bulk_one"]
+    assert set(partial.json()["errors"]) == {"row 2", "row 3", "row 4"}
+
+
+def test_bulk_creators_from_a_csv_upload(two_brands):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client, _ = client_for(two_brands["a"]["editor"])
+    csv_file = SimpleUploadedFile("creators.csv", b"handle,display_name,platform,followers\ncsv_a,A,blog,100\ncsv_b,B,x,2000000\n")
+    created = client.post("/api/v1/creators/bulk/", {"file": csv_file, "brand": two_brands["a"]["brand"].pk}, format="multipart")
+    assert created.status_code == 201, created.json()
+    assert [(c["handle"], c["tier"]) for c in created.json()["created"]] == [("csv_a", "nano"), ("csv_b", "celebrity")]
+
+
+def test_requests_are_throttled_per_user_with_retry_after(two_brands, settings):
+    settings.API_RATE_LIMIT = "3/m"
+    client, _ = client_for(two_brands["a"]["editor"])
+    assert [client.get("/api/v1/brands/").status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/api/v1/brands/")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert set(limited.json()) == {"detail", "errors"}
+    other, _ = client_for(two_brands["b"]["editor"])
+    assert other.get("/api/v1/brands/").status_code == 200

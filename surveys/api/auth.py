@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import authentication, exceptions, permissions
+from django.conf import settings
+from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys import access, tokens
 
@@ -27,6 +28,21 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return self.keyword
+
+
+class TokenRateThrottle(throttling.BaseThrottle):
+    """Requests per user (token or session), counted in the shared cache by the poll's limiter."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        from surveys.ratelimits import retry_after
+
+        if not getattr(request.user, "is_authenticated", False):
+            return True
+        self.wait_seconds = retry_after(request, group="api", key=f"user:{request.user.pk}", rate=settings.API_RATE_LIMIT)
+        return self.wait_seconds is None
+
+    def wait(self) -> float | None:
+        return self.wait_seconds
 
 
 class BrandRolePermission(permissions.BasePermission):

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.reverse import reverse
 
-from surveys import access
-from surveys.api.auth import BrandRolePermission, TokenAuthentication
-from surveys.models import Brand, Creator
+from surveys import access, analyses, design, embed, files
+from surveys.api.auth import BrandRolePermission, TokenAuthentication, TokenRateThrottle
+from surveys.instruments import INSTRUMENTS
+from surveys.models import AnalysisRun, Brand, Creator, CreatorLink, Export, Question, Response, Survey
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -56,6 +66,7 @@ class CreatorSerializer(serializers.ModelSerializer):
 class BrandScopedViewSet(viewsets.GenericViewSet):
     authentication_classes = [TokenAuthentication, *viewsets.GenericViewSet.authentication_classes]
     permission_classes = [BrandRolePermission]
+    throttle_classes = [TokenRateThrottle]
     brand_path = "brand"
 
     def brand_id_of(self, obj: Any) -> int | None:
@@ -113,6 +124,43 @@ class CreatorViewSet(
         creator.save()
         serializer.instance = creator
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> ApiResponse:
+        """Create many creators: a JSON list, or a CSV upload (``file``) with a ``brand`` field.
+
+        Every row is checked; with any bad row nothing is created (errors by row)
+        unless ``?partial=true``, which creates the good rows and reports the others.
+        """
+        rows, brand_id = _bulk_rows(request)
+        partial = request.query_params.get("partial") == "true"
+        good, errors = [], {}
+        seen: set[tuple[Any, str]] = set()
+        for number, row in enumerate(rows, start=1):
+            if brand_id is not None and isinstance(row, dict):
+                row = {**row, "brand": brand_id}
+            serializer = CreatorSerializer(data=row, context={"request": request})
+            if not serializer.is_valid():
+                errors[f"row {number}"] = serializer.errors
+                continue
+            key = (serializer.validated_data["brand"].pk, serializer.validated_data["handle"].strip().lstrip("@"))
+            if key in seen:
+                errors[f"row {number}"] = {"handle": [f"@{key[1]} appears twice in this upload."]}
+                continue
+            seen.add(key)
+            good.append(serializer.validated_data)
+        if errors and not partial:
+            raise ValidationError({"rows": [f"{len(errors)} row(s) are invalid; nothing was created."], **errors})
+        for data in good:
+            if not access.has_role(request.user, data["brand"].pk, access.EDIT_ROLES):
+                raise PermissionDenied("Only owners and editors create creators.")
+        with transaction.atomic():
+            created = [_save(Creator(**data)) for data in good]
+        return ApiResponse(
+            {"created": CreatorSerializer(created, many=True, context={"request": request}).data, "errors": errors},
+            status=status.HTTP_201_CREATED,
+        )
+
     def perform_destroy(self, instance: Creator) -> None:
         if instance.responses.exists():
             from rest_framework.exceptions import ValidationError
@@ -122,22 +170,6 @@ class CreatorViewSet(
 
 
 # --- surveys, instruments, links ------------------------------------------------------------
-
-from django.core.exceptions import ValidationError as DjangoValidationError  # noqa: E402
-
-from rest_framework import status  # noqa: E402
-from rest_framework.decorators import action  # noqa: E402
-from rest_framework.exceptions import ValidationError  # noqa: E402
-from rest_framework.pagination import CursorPagination  # noqa: E402
-from rest_framework.request import Request  # noqa: E402
-from rest_framework.response import Response as ApiResponse  # noqa: E402
-from rest_framework.reverse import reverse  # noqa: E402
-
-from surveys import analyses, design, embed, files  # noqa: E402
-from surveys.instruments import INSTRUMENTS  # noqa: E402
-from drf_spectacular.types import OpenApiTypes  # noqa: E402
-from drf_spectacular.utils import extend_schema  # noqa: E402
-from surveys.models import AnalysisRun, CreatorLink, Export, Question, Response, Survey  # noqa: E402
 
 
 class QuestionSerializer(serializers.ModelSerializer):
@@ -308,6 +340,7 @@ class InstrumentViewSet(viewsets.ViewSet):
 
     authentication_classes = BrandScopedViewSet.authentication_classes
     permission_classes = [BrandRolePermission]
+    throttle_classes = [TokenRateThrottle]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request: Request) -> ApiResponse:
@@ -445,3 +478,27 @@ class ExportViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         return self.scoped(Export.objects.select_related("survey__brand")).order_by("-id")
 
 
+def _bulk_rows(request: Request) -> tuple[list[Any], Any]:
+    """Return the rows of a bulk upload (JSON list or CSV file) and the brand given beside a CSV."""
+    import csv
+    import io
+
+    upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+    if upload is not None:
+        try:
+            text = upload.read(5_000_000).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        rows = [{k: v for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(io.StringIO(text))]
+        brand = request.data.get("brand")
+        if not brand:
+            raise ValidationError({"brand": ["Give the brand id beside the CSV file."]})
+        return rows, brand
+    data = request.data
+    if isinstance(data, dict):
+        data = data.get("creators")
+    if not isinstance(data, list) or not data:
+        raise ValidationError({"creators": ["Send a JSON list of creators, or a CSV file as “file”."]})
+    if len(data) > 10_000:
+        raise ValidationError({"creators": ["At most 10,000 creators per request."]})
+    return data, None
