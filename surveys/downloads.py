@@ -8,16 +8,23 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
-from surveys import access
+from surveys import access, tokens
 from surveys.files import CONTENT_TYPES, EXTENSIONS
 from surveys.models import Export
 
 
-@staff_member_required
 def download_export(request: HttpRequest, export_id: int) -> HttpResponse:
-    """Send a ready export to a member of its survey's brand; anything else is a 404."""
+    """Send a ready export to a member of its survey's brand (admin session or API token); anything else is a 404."""
+    user = request.user
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Token "):
+        user = tokens.user_for_key(header[6:].strip())
+        if user is None:
+            return HttpResponse("The token is unknown or revoked.", status=401, content_type="text/plain")
+    elif not (user.is_authenticated and user.is_staff):
+        return staff_member_required(lambda r: None)(request)  # the admin login redirect
     export = Export.objects.select_related("survey").filter(pk=export_id).first()
-    if export is None or not access.has_role(request.user, export.survey.brand_id):
+    if export is None or not access.has_role(user, export.survey.brand_id):
         raise Http404("No such export.")
     expired = export.expires_at is not None and export.expires_at <= timezone.now()
     if export.status != Export.Status.READY or expired or not export.path or not Path(export.path).exists():

@@ -118,3 +118,15 @@ def test_the_openapi_schema_is_valid_and_documents_every_route(client):
     assert "tokenAuth" in schema["components"]["securitySchemes"]
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "https://" not in docs.replace("https://swagger.io", "")  # assets served locally
+
+
+def test_exports_download_with_the_api_token_too(two_brands):
+    from surveys import files
+
+    export = files.request_export(two_brands["a"]["survey"], format="codebook")
+    api = token_client(two_brands["a"]["editor"])
+    assert api.get(f"/exports/{export.pk}/download/").status_code == 200
+    assert token_client(two_brands["b"]["editor"]).get(f"/exports/{export.pk}/download/").status_code == 404
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token tp_nonsense")
+    assert bad.get(f"/exports/{export.pk}/download/").status_code == 401

@@ -334,6 +334,14 @@ class SurveyViewSet(
         return ApiResponse({"id": export.pk, "status": export.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
+class InstrumentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    citation = serializers.CharField()
+    description = serializers.CharField()
+    codes = serializers.ListField(child=serializers.CharField())
+
+
 class InstrumentViewSet(viewsets.ViewSet):
     """The scale library."""
 
@@ -342,7 +350,7 @@ class InstrumentViewSet(viewsets.ViewSet):
     permission_classes = [BrandRolePermission]
     throttle_classes = [TokenRateThrottle]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: InstrumentSerializer(many=True)})
     def list(self, request: Request) -> ApiResponse:
         return ApiResponse([
             {"key": i.key, "name": i.name, "citation": i.citation, "description": i.description,
