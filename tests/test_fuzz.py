@@ -16,6 +16,19 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Call the WSGI app as Django's test client does: without closing the database connection per request."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def token():
     user = UserFactory()
