@@ -81,7 +81,7 @@ def _objects(data):
     export = Export.objects.create(survey=b["survey"], format="csv")
     response = Response.objects.create(survey=b["survey"], creator=b["creator"], link=b["link"], creator_tier="micro", creator_followers=1)
     return {"brand": b["brand"], "creator": b["creator"], "survey": b["survey"], "link": b["link"], "response": response,
-            "analysis": run, "export": export}
+            "analysis": run, "export": export, "question": b["question"]}
 
 
 @pytest.mark.parametrize("prefix,viewset,basename", [(p, v, b) for p, v, b in router.registry if b != "instrument"])
@@ -112,8 +112,8 @@ def test_the_openapi_schema_is_valid_and_documents_every_route(client):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = set(schema["paths"])
-    for prefix, _, _ in router.registry:
-        assert f"/api/v1/{prefix}/" in paths
+    for prefix, _, basename in router.registry:
+        assert f"/api/v1/{prefix}/" in paths or f"/api/v1/{prefix}/{{id}}/" in paths, prefix
     assert "/api/v1/public/links/{token}/responses/" in paths
     assert "tokenAuth" in schema["components"]["securitySchemes"]
     docs = client.get("/api/docs/").content.decode()
@@ -130,3 +130,52 @@ def test_exports_download_with_the_api_token_too(two_brands):
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token tp_nonsense")
     assert bad.get(f"/exports/{export.pk}/download/").status_code == 401
+
+
+def test_questions_through_the_api_follow_the_admins_rules(two_brands):
+    api = token_client(two_brands["a"]["editor"])
+    survey = two_brands["a"]["survey"]
+    added = api.post(f"/api/v1/surveys/{survey.pk}/questions/", {"code": "bought", "wording": "Bought?", "kind": "yes_no",
+                                                                  "construct": "reported_purchase"}, format="json")
+    assert added.status_code == 201, added.json()
+    counted = api.post(f"/api/v1/surveys/{survey.pk}/questions/", {"code": "times", "wording": "How often?", "kind": "number",
+                                                                    "condition_code": "bought", "condition_values": [1]}, format="json")
+    assert counted.status_code == 201 and counted.json()["condition"] == {"code": "bought", "values": [1]}
+    bad = api.post(f"/api/v1/surveys/{survey.pk}/questions/", {"code": "with", "wording": "x", "kind": "text"}, format="json")
+    assert bad.status_code == 400 and "SPSS" in bad.json()["errors"]["code"][0]
+    question = two_brands["a"]["question"]
+    from tests.factories import ResponseFactory
+
+    ResponseFactory(link=two_brands["a"]["link"], answers={question.code: 5})
+    refused = api.patch(f"/api/v1/questions/{question.pk}/", {"kind": "semantic"}, format="json")
+    assert refused.status_code == 400 and "already has answers" in json_text(refused)
+    assert api.patch(f"/api/v1/questions/{question.pk}/", {"wording": "Fixed {creator}?"}, format="json").status_code == 200
+    assert question.wordings.count() == 2
+    assert api.delete(f"/api/v1/questions/{question.pk}/").status_code == 400
+    assert api.delete(f"/api/v1/questions/{counted.json()['id']}/").status_code == 204
+    assert token_client(two_brands["b"]["editor"]).get(f"/api/v1/questions/{question.pk}/").status_code == 404
+
+
+def json_text(response) -> str:
+    import json
+
+    return json.dumps(response.json())
+
+
+def test_list_ordering(two_brands):
+    from tests.factories import CreatorFactory
+
+    brand = two_brands["a"]["brand"]
+    CreatorFactory(brand=brand, handle="big", followers=900_000)
+    CreatorFactory(brand=brand, handle="small", followers=10)
+    api = token_client(two_brands["a"]["editor"])
+    handles = [c["handle"] for c in api.get("/api/v1/creators/", {"ordering": "-followers"}).json()]
+    assert handles[0] == "big" and handles[-1] == "small"
+
+
+def test_every_operation_documents_the_error_responses(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    for path, operations in schema["paths"].items():
+        if path.startswith("/api/v1/") and not path.startswith("/api/v1/public/"):
+            for method, operation in operations.items():
+                assert {"401", "404", "429"} <= set(operation["responses"]), (method, path)

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -67,6 +68,8 @@ class BrandScopedViewSet(viewsets.GenericViewSet):
     authentication_classes = [TokenAuthentication, *viewsets.GenericViewSet.authentication_classes]
     permission_classes = [BrandRolePermission]
     throttle_classes = [TokenRateThrottle]
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["id"]
     brand_path = "brand"
 
     def brand_id_of(self, obj: Any) -> int | None:
@@ -93,6 +96,10 @@ class BrandViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         return self.scoped(Brand.objects.all()).order_by("name")
 
 
+@extend_schema_view(
+    create=extend_schema(examples=[OpenApiExample("A micro creator", request_only=True, value={
+        "brand": 1, "handle": "ava_bloom", "display_name": "Ava Bloom", "platform": "instagram", "followers": 42000, "niche": "beauty"})]),
+)
 class CreatorViewSet(
     BrandScopedViewSet,
     mixins.ListModelMixin,
@@ -101,9 +108,10 @@ class CreatorViewSet(
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
 ):
-    """Creators of the user's brands (filters: ?brand=, ?tier=, ?platform=, ?active=)."""
+    """Creators of the user's brands (filters: ?brand=, ?tier=, ?platform=, ?active=; ?ordering=followers, -followers, …)."""
 
     serializer_class = CreatorSerializer
+    ordering_fields = ["id", "handle", "display_name", "followers", "tier", "created_at"]
 
     def get_queryset(self) -> QuerySet[Creator]:
         queryset = self.scoped(Creator.objects.select_related("brand")).order_by("display_name", "id")
@@ -221,6 +229,50 @@ def _save(instance: Any) -> Any:
     return instance
 
 
+class QuestionWriteSerializer(serializers.ModelSerializer):
+    """A question as written through the API; the model's clean() decides what is valid."""
+
+    condition_code = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+    class Meta:
+        model = Question
+        fields = ["id", "survey", "position", "code", "wording", "help_text", "kind", "required", "construct",
+                  "reverse_coded", "scale_points", "left_label", "right_label", "choices", "min_value", "max_value",
+                  "expected_answer", "condition_code", "condition_values", "instrument"]
+        read_only_fields = ["survey", "instrument"]
+
+
+class QuestionViewSet(BrandScopedViewSet, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin):
+    """One question: PATCH (wording fixes are recorded; breaking changes to answered questions are refused), DELETE."""
+
+    serializer_class = QuestionWriteSerializer
+    brand_path = "survey__brand"
+
+    def get_queryset(self) -> QuerySet[Question]:
+        return self.scoped(Question.objects.select_related("survey__brand", "condition_question"))
+
+    def perform_update(self, serializer: QuestionWriteSerializer) -> None:
+        serializer.instance = _write_question(serializer.instance, serializer.validated_data)
+
+    def perform_destroy(self, question: Question) -> None:
+        problem = design.deletion_problem(question)
+        if problem:
+            raise ValidationError({"question": [problem]})
+        question.delete()
+
+
+def _write_question(question: Question, data: dict[str, Any]) -> Question:
+    code = data.pop("condition_code", None)
+    for field, value in data.items():
+        setattr(question, field, value)
+    if code is not None:
+        source = question.survey.questions.filter(code=code).first() if code else None
+        if code and source is None:
+            raise ValidationError({"condition_code": [f"“{code}” is not a question of this survey."]})
+        question.condition_question = source
+    return _save(question)
+
+
 class LinkSerializer(serializers.ModelSerializer):
     creator_handle = serializers.CharField(source="creator.handle", read_only=True)
     share_url = serializers.CharField(read_only=True)
@@ -236,13 +288,20 @@ class LinkSerializer(serializers.ModelSerializer):
         return {label: text for label, text in embed.snippets(link)}
 
 
+@extend_schema_view(
+    create=extend_schema(examples=[OpenApiExample("A draft survey", request_only=True, value={
+        "brand": 1, "title": "Creator trust 2026", "slug": "trust-2026", "consent_text": "I agree.", "min_age": 16,
+        "allowed_origins": ["https://shop.example"]})]),
+    partial_update=extend_schema(examples=[OpenApiExample("Launch", request_only=True, value={"status": "live"})]),
+)
 class SurveyViewSet(
     BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, mixins.DestroyModelMixin,
 ):
-    """Surveys with their questions; status changes follow the admin's rules."""
+    """Surveys with their questions; status changes follow the admin's rules (?ordering=title, -created_at, …)."""
 
     serializer_class = SurveySerializer
+    ordering_fields = ["id", "title", "slug", "status", "created_at"]
 
     def get_queryset(self) -> QuerySet[Survey]:
         return self.scoped(Survey.objects.select_related("brand").prefetch_related("questions__condition_question")).order_by("-created_at", "-id")
@@ -264,6 +323,21 @@ class SurveyViewSet(
     def _editable(self, survey: Survey) -> None:
         if not access.has_role(self.request.user, survey.brand_id, access.EDIT_ROLES):
             raise PermissionDenied("Only owners and editors change surveys.")
+
+    @extend_schema(request=QuestionWriteSerializer, responses={200: QuestionSerializer(many=True), 201: QuestionSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get", "post"])
+    def questions(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """GET: the survey's questions. POST: add one (the same rules as the admin)."""
+        survey = self.get_object()
+        if request.method == "GET":
+            return ApiResponse(QuestionSerializer(survey.questions.select_related("condition_question"), many=True).data)
+        self._editable(survey)
+        serializer = QuestionWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.setdefault("position", (survey.questions.order_by("-position").values_list("position", flat=True).first() or 0) + 1)
+        question = _write_question(Question(survey=survey), data)
+        return ApiResponse(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
@@ -404,6 +478,7 @@ class ResponseViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     """Responses, newest first, cursor-paginated (filters: survey, creator, tier, from, to, flagged, test)."""
 
     serializer_class = ResponseSerializer
+    filter_backends: list[Any] = []  # the cursor fixes the order
     pagination_class = ResponseCursor
     brand_path = "survey__brand"
 
