@@ -177,42 +177,45 @@ def export_chunks(survey: Survey, *, where: Q | None = None, chunk_size: int = C
         yield out.reindex(columns=shape.columns)
 
 
-def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_size: int = CHUNK, sql: bool | None = None) -> int:
-    """Write the responses as UTF-8 CSV, chunk by chunk; return the number of rows.
+def csv_blocks(
+    survey: Survey, *, where: Q | None = None, chunk_size: int = CHUNK, sql: bool | None = None, rows: list[int] | None = None
+) -> Iterator[str]:
+    """Yield the CSV export as text blocks; append the number of data rows to ``rows`` at the end.
 
     On PostgreSQL the file comes straight from COPY with the scores computed in
     SQL (``sql_csv_chunks``); elsewhere, or with ``sql=False``, from pandas chunks.
     """
+    counted: list[int] = []
     if sql if sql is not None else sql_csv_supported(survey):
-        counted: list[int] = []
         for block in sql_csv_chunks(survey, where=where, rows=counted):
-            stream.write(block.decode("utf-8"))
-        return counted[0]
-    rows, header = 0, True
-    for frame in export_chunks(survey, where=where, chunk_size=chunk_size):
-        frame = frame.copy()
-        frame["submitted_at"] = frame["submitted_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        frame.to_csv(stream, index=False, header=header, lineterminator="\n")
-        header, rows = False, rows + len(frame)
-    if header:  # no rows: still write the header
-        stream.write(",".join(layout(survey).columns) + "\n")
-    return rows
+            yield block.decode("utf-8")
+    else:
+        total, header = 0, True
+        for frame in export_chunks(survey, where=where, chunk_size=chunk_size):
+            frame["submitted_at"] = frame["submitted_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=header, lineterminator="\n")
+            header, total = False, total + len(frame)
+            yield buffer.getvalue()
+        if header:  # no rows: still write the header
+            yield ",".join(layout(survey).columns) + "\n"
+        counted.append(total)
+    if rows is not None:
+        rows.extend(counted)
+
+
+def write_csv(survey: Survey, stream: IO[str], *, where: Q | None = None, chunk_size: int = CHUNK, sql: bool | None = None) -> int:
+    """Write the responses as UTF-8 CSV, chunk by chunk; return the number of rows."""
+    rows: list[int] = []
+    for block in csv_blocks(survey, where=where, chunk_size=chunk_size, sql=sql, rows=rows):
+        stream.write(block)
+    return rows[0]
 
 
 def csv_stream(survey: Survey, *, where: Q | None = None) -> Iterator[bytes]:
     """Yield the CSV export as bytes, chunk by chunk (for a streaming HTTP response)."""
-    if sql_csv_supported(survey):
-        yield from sql_csv_chunks(survey, where=where)
-        return
-    header = True
-    for frame in export_chunks(survey, where=where):
-        buffer = io.StringIO()
-        frame["submitted_at"] = frame["submitted_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        frame.to_csv(buffer, index=False, header=header, lineterminator="\n")
-        header = False
-        yield buffer.getvalue().encode("utf-8")
-    if header:
-        yield (",".join(layout(survey).columns) + "\n").encode("utf-8")
+    for block in csv_blocks(survey, where=where):
+        yield block.encode("utf-8")
 
 
 # --- labels for SPSS and Stata -------------------------------------------------------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import io
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 from django.db import connection
@@ -36,13 +35,6 @@ def find_survey(ref: str) -> Survey:
         names = ", ".join(f"{s.brand.slug}/{s.slug}" for s in found)
         raise SurveyLookupError(f"“{ref}” is ambiguous: {names}. Use BRAND/SLUG.")
     return found[0]
-
-
-def links_with_counts(survey: Survey) -> QuerySet[CreatorLink]:
-    """Return the survey's links with ``response_count`` (real responses) annotated."""
-    return annotate_link_counts(CreatorLink.objects.filter(survey=survey).select_related("creator")).order_by(
-        "creator__display_name"
-    )
 
 
 def link_for_token(token: str) -> CreatorLink | None:
@@ -252,7 +244,7 @@ def _copy_frame(rows: QuerySet, fields: list[str], *, json_columns: list[str], t
     buffer.seek(0)
     plain = ("creator__handle", "creator_tier", "creator__platform", "source", *text_columns, *(f for f in fields if f.startswith("m__")))
     names = (*plain, *json_columns)
-    text = {name: "string" for name in (*names, *(f for f in fields if f.startswith("m__")))}
+    text = {name: "string" for name in names}
     frame = pd.read_csv(buffer, header=None, names=fields, dtype=text, keep_default_na=False, na_values=[""])
     del buffer
     for name in _BOOLEAN_FIELDS:
