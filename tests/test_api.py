@@ -48,7 +48,7 @@ def test_the_admin_shows_a_new_key_once_and_lists_only_own_tokens(client, two_br
 
 def test_brands_lists_only_the_users_brands_with_roles(two_brands):
     client, _ = client_for(two_brands["a"]["editor"])
-    data = client.get("/api/v1/brands/").json()
+    data = client.get("/api/v1/brands/").json()["results"]
     assert [(b["slug"], b["role"]) for b in data] == [("brand-a", "editor")]
     assert client.get(f"/api/v1/brands/{two_brands['b']['brand'].pk}/").status_code == 404
 
@@ -63,7 +63,7 @@ def test_creators_crud_within_the_brand(two_brands):
     assert (body["handle"], body["tier"]) == ("new_face", "micro")
     changed = client.patch(f"/api/v1/creators/{body['id']}/", {"followers": 150_000}, format="json")
     assert changed.json()["tier"] == "macro"
-    listed = client.get("/api/v1/creators/", {"tier": "macro"}).json()
+    listed = client.get("/api/v1/creators/", {"tier": "macro"}).json()["results"]
     assert [c["handle"] for c in listed] == ["new_face"]
     assert client.delete(f"/api/v1/creators/{body['id']}/").status_code == 204
 
@@ -131,7 +131,7 @@ def test_the_api_over_real_http(live_server):
         assert reply.status == 201
         assert json.loads(reply.read())["tier"] == "nano"
     with urlopen(Request(f"{live_server.url}/api/v1/creators/", headers={"Authorization": f"Token {key}"})) as reply:
-        assert [c["handle"] for c in json.loads(reply.read())] == ["over_http"]
+        assert [c["handle"] for c in json.loads(reply.read())["results"]] == ["over_http"]
 
 
 def test_bulk_creators_are_all_or_nothing_with_errors_by_row(two_brands):

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from surveys.api.urls import router
 from surveys.choices import Role
-from surveys.models import AnalysisRun, Export, Response
+from surveys.models import AnalysisRun, Creator, Export, Response
 from surveys.tokens import issue_token
 from tests.factories import MembershipFactory, UserFactory
 
@@ -169,7 +169,7 @@ def test_list_ordering(two_brands):
     CreatorFactory(brand=brand, handle="big", followers=900_000)
     CreatorFactory(brand=brand, handle="small", followers=10)
     api = token_client(two_brands["a"]["editor"])
-    handles = [c["handle"] for c in api.get("/api/v1/creators/", {"ordering": "-followers"}).json()]
+    handles = [c["handle"] for c in api.get("/api/v1/creators/", {"ordering": "-followers"}).json()["results"]]
     assert handles[0] == "big" and handles[-1] == "small"
 
 
@@ -179,3 +179,44 @@ def test_every_operation_documents_the_error_responses(client):
         if path.startswith("/api/v1/") and not path.startswith("/api/v1/public/"):
             for method, operation in operations.items():
                 assert {"401", "404", "429"} <= set(operation["responses"]), (method, path)
+
+
+def test_lists_come_in_pages(two_brands):
+    from tests.factories import CreatorFactory
+
+    brand = two_brands["a"]["brand"]
+    for i in range(5):
+        CreatorFactory(brand=brand, handle=f"paged{i}", followers=1000 + i)
+    api = token_client(two_brands["a"]["editor"])
+    first = api.get("/api/v1/creators/", {"ordering": "followers", "page_size": 2, "brand": brand.pk}).json()
+    total = Creator.objects.filter(brand=brand).count()
+    assert first["count"] == total and len(first["results"]) == 2 and first["previous"] is None
+    seen = [c["handle"] for c in first["results"]]
+    page = first
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += [c["handle"] for c in page["results"]]
+    assert len(seen) == total == len(set(seen))
+    assert [h for h in seen if h.startswith("paged")] == [f"paged{i}" for i in range(5)]
+    too_far = api.get("/api/v1/creators/", {"page": 99})
+    assert too_far.status_code == 404 and too_far.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/creators/", "/api/v1/surveys/", "/api/v1/links/", "/api/v1/responses/"])
+def test_an_id_filter_that_is_not_an_id_is_a_400_naming_it(two_brands, path):
+    api = token_client(two_brands["a"]["editor"])
+    name = "survey" if path.endswith(("links/", "responses/")) else "brand"
+    reply = api.get(path, {name: "abc"})
+    assert reply.status_code == 400 and reply.json()["errors"] == {name: ["Give an id."]}
+
+
+def test_surveys_filter_by_slug_status_and_brand(two_brands):
+    from tests.factories import SurveyFactory
+
+    brand = two_brands["a"]["brand"]
+    SurveyFactory(brand=brand, slug="findme", status="live")
+    api = token_client(two_brands["a"]["editor"])
+    found = api.get("/api/v1/surveys/", {"slug": "findme", "brand": brand.pk}).json()["results"]
+    assert [s["slug"] for s in found] == ["findme"]
+    assert api.get("/api/v1/surveys/", {"slug": "findme", "status": "draft"}).json()["count"] == 0
+    assert api.get("/api/v1/surveys/", {"brand": two_brands["b"]["brand"].pk}).json()["count"] == 0

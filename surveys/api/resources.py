@@ -13,7 +13,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.reverse import reverse
@@ -64,12 +64,21 @@ class CreatorSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class Pages(PageNumberPagination):
+    """Lists come in pages: ``{"count", "next", "previous", "results"}``; ``?page=2&page_size=500``."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
 class BrandScopedViewSet(viewsets.GenericViewSet):
     authentication_classes = [TokenAuthentication, *viewsets.GenericViewSet.authentication_classes]
     permission_classes = [BrandRolePermission]
     throttle_classes = [TokenRateThrottle]
     filter_backends = [OrderingFilter]
     ordering_fields = ["id"]
+    pagination_class = Pages
     brand_path = "brand"
 
     def brand_id_of(self, obj: Any) -> int | None:
@@ -116,7 +125,9 @@ class CreatorViewSet(
     def get_queryset(self) -> QuerySet[Creator]:
         queryset = self.scoped(Creator.objects.select_related("brand")).order_by("display_name", "id")
         params = self.request.query_params
-        for field in ("brand", "tier", "platform"):
+        if params.get("brand"):
+            queryset = queryset.filter(brand=_id_param(params, "brand"))
+        for field in ("tier", "platform"):
             if params.get(field):
                 queryset = queryset.filter(**{field: params[field]})
         if params.get("active") in ("true", "false"):
@@ -298,13 +309,20 @@ class SurveyViewSet(
     BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, mixins.DestroyModelMixin,
 ):
-    """Surveys with their questions; status changes follow the admin's rules (?ordering=title, -created_at, …)."""
+    """Surveys with their questions (filters: ?brand=, ?slug=, ?status=; ?ordering=title, -created_at, …); status changes follow the admin's rules."""
 
     serializer_class = SurveySerializer
     ordering_fields = ["id", "title", "slug", "status", "created_at"]
 
     def get_queryset(self) -> QuerySet[Survey]:
-        return self.scoped(Survey.objects.select_related("brand").prefetch_related("questions__condition_question")).order_by("-created_at", "-id")
+        queryset = self.scoped(Survey.objects.select_related("brand").prefetch_related("questions__condition_question"))
+        params = self.request.query_params
+        if params.get("brand"):
+            queryset = queryset.filter(brand=_id_param(params, "brand"))
+        for field in ("slug", "status"):
+            if params.get(field):
+                queryset = queryset.filter(**{field: params[field]})
+        return queryset.order_by("-created_at", "-id")
 
     def perform_create(self, serializer: SurveySerializer) -> None:
         serializer.instance = _save(Survey(**serializer.validated_data))
@@ -443,8 +461,8 @@ class LinkViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         queryset = self.scoped(CreatorLink.objects.select_related("creator", "survey__brand")).order_by("id")
         params = self.request.query_params
         for field in ("survey", "creator"):
-            if params.get(field, "").isdigit():
-                queryset = queryset.filter(**{field: params[field]})
+            if params.get(field):
+                queryset = queryset.filter(**{field: _id_param(params, field)})
         if params.get("active") in ("true", "false"):
             queryset = queryset.filter(active=params["active"] == "true")
         return queryset
@@ -559,6 +577,14 @@ class ExportViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 
     def get_queryset(self) -> QuerySet[Export]:
         return self.scoped(Export.objects.select_related("survey__brand")).order_by("-id")
+
+
+def _id_param(params: Any, name: str) -> int:
+    """Return the id given as ``?name=``, or raise a 400 naming the parameter."""
+    value = params.get(name, "")
+    if not value.isdigit():
+        raise ValidationError({name: ["Give an id."]})
+    return int(value)
 
 
 def _bulk_rows(request: Request) -> tuple[list[Any], Any]:
