@@ -7,7 +7,9 @@ from rest_framework.test import APIClient
 
 from surveys.api.urls import router
 from surveys.choices import Role
-from surveys.models import AnalysisRun, Creator, Export, Response
+from django.urls import reverse
+
+from surveys.models import AnalysisRun, Creator, CreatorLink, Export, Question, Response
 from surveys.tokens import issue_token
 from tests.factories import MembershipFactory, UserFactory
 
@@ -94,6 +96,25 @@ def test_every_detail_route_hides_other_brands(two_brands, prefix, viewset, base
         assert status in (404, 405), (method, url, status)
     assert api.get(url).status_code == 404
     assert str(target.pk) not in re.findall(r'"id":\s*(\d+)', api.get(f"/api/v1/{prefix}/").content.decode()) or prefix == "brands"
+
+
+OBJECT_ROUTES = [(p.name, method) for p in router.urls if "(?P<pk>" in str(p.pattern) for method in p.callback.actions]
+
+
+@pytest.mark.parametrize("name,method", OBJECT_ROUTES)
+def test_every_object_route_and_method_is_a_404_on_another_brands_object(two_brands, name, method):
+    """Generated from the URL conf: brand A's editor reaching brand B's object by any route and method."""
+    api = token_client(two_brands["a"]["editor"])
+    target = _objects(two_brands)[name.split("-")[0]]
+    url = reverse(f"surveys:{name}", kwargs={"pk": target.pk})
+    body = {"creators": [two_brands["a"]["creator"].pk], "instrument": "juster_1966", "format": "csv", "status": "closed",
+            "wording": "x", "active": False}
+    counts = lambda: [m.objects.count() for m in (AnalysisRun, Export, CreatorLink, Question, Creator)]  # noqa: E731
+    before, state = counts(), type(target).objects.filter(pk=target.pk).values().get()
+    reply = getattr(api, method)(url, body, format="json")
+    assert reply.status_code == 404, (method, url, reply.status_code)
+    assert reply.json()["detail"] and "errors" in reply.json()
+    assert counts() == before and type(target).objects.filter(pk=target.pk).values().get() == state
 
 
 def test_analysts_cannot_change_surveys(two_brands):
