@@ -234,7 +234,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"TierEnum": "surveys.choices.Tier"},
+    "ENUM_NAME_OVERRIDES": {"TierEnum": "surveys.choices.Tier", "WebhookEventEnum": "surveys.models.webhooks.WebhookEvent"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "surveys.api.schema.add_error_responses",
@@ -259,6 +259,15 @@ POLL_RATE_LIMIT = os.environ.get("POLL_RATE_LIMIT", "60/10m")
 # Authenticated API requests per user (token or session).
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/m")
 RATELIMIT_FAIL_OPEN = True
+# Failed sign-ins allowed per account and per client address before a wait; password-reset emails per address.
+LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15m")
+LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
+PASSWORD_RESETS_PER_ADDRESS = os.environ.get("PASSWORD_RESETS_PER_ADDRESS", "5/h")
+# Webhooks: seconds to wait for a receiver; whether private/loopback addresses may be targets
+# (off in production so endpoints cannot reach internal services); the task backend that delivers.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_TASK_BACKEND = os.environ.get("WEBHOOK_TASK_BACKEND", "default")
 # Two responses with the same address and user agent within this many hours are flagged.
 DUPLICATE_WINDOW_HOURS = int(os.environ.get("DUPLICATE_WINDOW_HOURS", "24"))
 # Largest poll submission accepted, in bytes.

@@ -14,3 +14,6 @@ STORAGES = {
 }
 SECURE_SSL_REDIRECT = False
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing root
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the tests' receivers listen on loopback
+WEBHOOK_TIMEOUT = 2.0

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors, tokens
+from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors, team, tokens
 from surveys import exports as exports_module
 from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
@@ -273,23 +273,10 @@ class BrandAdmin(BrandScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         return () if request.user.is_superuser else ("slug",)
 
-
-@admin.register(Membership)
-class MembershipAdmin(BrandScopedAdmin):
-    view_roles = frozenset({Role.OWNER})
-    edit_roles = frozenset({Role.OWNER})
-    list_display = ("user", "brand", "role", "created_at")
-    list_filter = ("role", ("brand", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("user__username", "user__email")
-    list_select_related = ("user", "brand")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
-        if request.user.is_superuser or obj is None:
-            return ()
-        return ("user", "brand")
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            team.add_founding_owner(obj, request.user)  # whoever creates a brand owns it and can invite the rest
 
 
 # --- creators ---------------------------------------------------------------------------------
@@ -313,6 +300,20 @@ class CreatorAdmin(BrandScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         return ("tier", "brand") if obj else ("tier",)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="surveys_creator_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV of creators, preview what it creates and updates, confirm to store it all at once."""
+        from surveys.admin_creator_import import import_view  # it imports scoped_choices from this module
+
+        if not self.has_add_permission(request):  # owners and editors of at least one brand
+            raise PermissionDenied
+        return import_view(self, request)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[str]]:
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
@@ -992,3 +993,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             tokens.revoke_token(token)
         self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+from surveys import admin_team  # noqa: E402,F401 - registers the team and webhook admins

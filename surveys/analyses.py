@@ -23,7 +23,8 @@ from django.db.models import Q
 from surveys.analysis import SE_TYPES, AnalysisResult, ModelSpec, analyze
 from surveys.choices import Platform, QuestionKind, Tier
 from surveys.collection import FLAG_FIELDS
-from surveys.models import AnalysisRun, Survey, _now
+from surveys import webhooks
+from surveys.models import AnalysisRun, Survey, WebhookEvent, _now
 from surveys.multilevel import MIN_RANKED_RESPONSES
 from surveys.selectors import question_metas, responses_frame
 
@@ -203,7 +204,13 @@ def execute_analysis(run: AnalysisRun) -> AnalysisRun:
         run.status, run.error = AnalysisRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}"
         run.progress_message = "Failed."
     run.finished_at = _now()
-    run.save()
+    with transaction.atomic():
+        run.save()
+        webhooks.emit(run.survey.brand_id, WebhookEvent.ANALYSIS_FINISHED, {
+            "analysis": run.pk, "survey": run.survey_id, "status": run.status, "error": run.error,
+            "warnings": len(run.warnings or []), "finished_at": run.finished_at,
+            "status_url": webhooks.absolute_url("surveys:analysis-detail", run.pk),
+        })
     return run
 
 

@@ -29,7 +29,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from surveys.choices import SCALE_KINDS, AttributionSource, Construct, QuestionKind, SurveyStatus
-from surveys.models import Creator, CreatorLink, Question, Response, Survey, _now
+from surveys import webhooks
+from surveys.models import Creator, CreatorLink, Question, Response, Survey, WebhookEvent, _now
 
 MAX_TEXT_LENGTH = 1000
 MAX_UTM_LENGTH = 100
@@ -566,6 +567,8 @@ def submit_response(
     try:
         with transaction.atomic():
             response.save(force_insert=True)
+            if not response.is_test:
+                webhooks.emit(link.survey.brand_id, WebhookEvent.RESPONSE_SUBMITTED, webhooks.response_data(response))
     except IntegrityError:
         # Another request with the same token won the race: answer as it did.
         existing = Response.objects.filter(form_token=token.nonce).first()

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from surveys import exports, reports
+from surveys import exports, reports, webhooks
 from surveys.analyses import clean_filters, filters_q
-from surveys.models import AnalysisRun, Creator, Export, Survey, _now
+from surveys.models import AnalysisRun, Creator, Export, Survey, WebhookEvent, _now
 
 EXTENSIONS = {
     "csv": "csv", "xlsx": "xlsx", "sav": "sav", "dta": "dta", "codebook": "csv", "codebook-json": "json",
@@ -105,7 +105,14 @@ def build_export(export: Export) -> Export:
         export.status, export.error, export.progress_message = Export.Status.FAILED, f"{exc.__class__.__name__}: {exc}", "Failed."
     export.finished_at = _now()
     export.expires_at = export.finished_at + timedelta(hours=settings.EXPORT_RETENTION_HOURS)
-    export.save()
+    with transaction.atomic():
+        export.save()
+        if export.status == Export.Status.READY:
+            webhooks.emit(export.survey.brand_id, WebhookEvent.EXPORT_READY, {
+                "export": export.pk, "survey": export.survey_id, "format": export.format, "rows": export.rows,
+                "size": export.size, "expires_at": export.expires_at,
+                "download_url": webhooks.absolute_url("surveys:export-download", export.pk),
+            })
     delete_expired_exports()  # every build also clears what has outlived its keeping time
     return export
 

@@ -38,3 +38,19 @@ def delete_expired_exports_task() -> int:
     from surveys.files import delete_expired_exports
 
     return delete_expired_exports()
+
+
+@task()
+def deliver_webhook_task(delivery_id: str) -> str:
+    """Attempt one webhook delivery; a failure queues the next attempt with backoff."""
+    from surveys.webhooks import deliver
+
+    return deliver(delivery_id)
+
+
+@task()
+def retry_due_webhooks_task() -> int:
+    """Attempt every pending webhook delivery that is due (a backstop beside the deferred tasks)."""
+    from surveys.webhooks import retry_due_webhooks
+
+    return retry_due_webhooks()

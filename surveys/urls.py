@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from surveys import downloads, health, views
+from surveys import accounts, downloads, health, views
 
 app_name = "surveys"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("s/<str:token>/", views.poll, name="poll"),
     path("s/<str:token>/embed/", views.poll_embed, name="poll-embed"),
     path("embed.js", views.embed_loader, name="embed-js"),
+    path("invite/<str:key>/", accounts.accept_invitation, name="accept_invitation"),
     path("healthz/", health.healthz, name="healthz"),
     path("exports/<int:export_id>/download/", downloads.download_export, name="export-download"),
     path("api/v1/", include("surveys.api.urls")),

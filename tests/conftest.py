@@ -44,12 +44,14 @@ def _fresh_cache():
 
 @pytest.fixture
 def two_brands():
-    """Two brands, each with an editor, a creator, a survey with a question and a link."""
+    """Two brands, each with an editor, an owner, a creator, a survey with a question and a link."""
     data = {}
     for key in ("a", "b"):
         brand = BrandFactory(slug=f"brand-{key}", name=f"Brand {key.upper()}")
         editor = UserFactory(username=f"editor_{key}")
         MembershipFactory(user=editor, brand=brand, role=Role.EDITOR)
+        owner = UserFactory(username=f"owner_{key}", email=f"owner@{key}.example")
+        MembershipFactory(user=owner, brand=brand, role=Role.OWNER)
         creator = CreatorFactory(brand=brand, handle=f"creator_{key}")
         survey = SurveyFactory(brand=brand, slug=f"survey-{key}")
         question = QuestionFactory(survey=survey, code=f"trust_{key}")
@@ -57,6 +59,7 @@ def two_brands():
         data[key] = {
             "brand": brand,
             "editor": editor,
+            "owner": owner,
             "creator": creator,
             "survey": survey,
             "question": question,

@@ -139,6 +139,7 @@ def inline_formset(response, model):
 @pytest.fixture
 def data(two_brands):
     """``two_brands`` with A's user promoted to owner and one real response per brand."""
+    Membership.objects.filter(user__in=[two_brands[k]["owner"] for k in "ab"]).delete()  # one member per brand here
     Membership.objects.filter(user=two_brands["a"]["editor"]).update(role=Role.OWNER)
     for key in ("a", "b"):
         ResponseFactory(link=two_brands[key]["link"])

@@ -9,7 +9,11 @@ from surveys.api.urls import router
 from surveys.choices import Role
 from django.urls import reverse
 
-from surveys.models import AnalysisRun, Creator, CreatorLink, Export, Question, Response
+from datetime import timedelta
+
+from django.utils import timezone
+
+from surveys.models import AnalysisRun, AuditEvent, Creator, CreatorLink, Export, Invitation, Membership, Question, Response, WebhookEndpoint
 from surveys.tokens import issue_token
 from tests.factories import MembershipFactory, UserFactory
 
@@ -82,13 +86,19 @@ def _objects(data):
     run = AnalysisRun.objects.create(survey=b["survey"], spec={})
     export = Export.objects.create(survey=b["survey"], format="csv")
     response = Response.objects.create(survey=b["survey"], creator=b["creator"], link=b["link"], creator_tier="micro", creator_followers=1)
+    member = Membership.objects.filter(brand=b["brand"]).first()
+    invitation = Invitation.objects.create(brand=b["brand"], email="x@b.example", role="editor", key_hash="b" * 64,
+                                           expires_at=timezone.now() + timedelta(days=1))
+    audit = AuditEvent.objects.create(brand=b["brand"], action="invited", subject="x@b.example")
+    webhook = WebhookEndpoint.objects.create(brand=b["brand"], url="https://b.example/hook", secret="whsec_b")
     return {"brand": b["brand"], "creator": b["creator"], "survey": b["survey"], "link": b["link"], "response": response,
-            "analysis": run, "export": export, "question": b["question"]}
+            "analysis": run, "export": export, "question": b["question"], "member": member, "invitation": invitation,
+            "audit": audit, "webhook": webhook}
 
 
 @pytest.mark.parametrize("prefix,viewset,basename", [(p, v, b) for p, v, b in router.registry if b != "instrument"])
 def test_every_detail_route_hides_other_brands(two_brands, prefix, viewset, basename):
-    api = token_client(two_brands["a"]["editor"])
+    api = token_client(two_brands["a"]["owner"])
     target = _objects(two_brands)[basename]
     url = f"/api/v1/{prefix}/{target.pk}/"
     for method in ("get", "patch", "put", "delete"):
@@ -104,12 +114,12 @@ OBJECT_ROUTES = [(p.name, method) for p in router.urls if "(?P<pk>" in str(p.pat
 @pytest.mark.parametrize("name,method", OBJECT_ROUTES)
 def test_every_object_route_and_method_is_a_404_on_another_brands_object(two_brands, name, method):
     """Generated from the URL conf: brand A's editor reaching brand B's object by any route and method."""
-    api = token_client(two_brands["a"]["editor"])
+    api = token_client(two_brands["a"]["owner"])
     target = _objects(two_brands)[name.split("-")[0]]
     url = reverse(f"surveys:{name}", kwargs={"pk": target.pk})
     body = {"creators": [two_brands["a"]["creator"].pk], "instrument": "juster_1966", "format": "csv", "status": "closed",
             "wording": "x", "active": False}
-    counts = lambda: [m.objects.count() for m in (AnalysisRun, Export, CreatorLink, Question, Creator)]  # noqa: E731
+    counts = lambda: [m.objects.count() for m in (AnalysisRun, Export, CreatorLink, Question, Creator, Membership, Invitation, WebhookEndpoint)]  # noqa: E731
     before, state = counts(), type(target).objects.filter(pk=target.pk).values().get()
     reply = getattr(api, method)(url, body, format="json")
     assert reply.status_code == 404, (method, url, reply.status_code)

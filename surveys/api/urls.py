@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from surveys.api import public, resources
+from surveys.api import public, resources, team
 
 router = SimpleRouter()
 router.register("brands", resources.BrandViewSet, basename="brand")
@@ -13,6 +13,10 @@ router.register("links", resources.LinkViewSet, basename="link")
 router.register("responses", resources.ResponseViewSet, basename="response")
 router.register("analyses", resources.AnalysisRunViewSet, basename="analysis")
 router.register("exports", resources.ExportViewSet, basename="export")
+router.register("members", team.MemberViewSet, basename="member")
+router.register("invitations", team.InvitationViewSet, basename="invitation")
+router.register("audit", team.AuditEventViewSet, basename="audit")
+router.register("webhooks", team.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     *router.urls,

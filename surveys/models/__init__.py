@@ -696,3 +696,8 @@ class ApiToken(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+from surveys.models.team import AuditEvent, Invitation  # noqa: E402
+from surveys.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
+
