@@ -259,6 +259,8 @@ POLL_RATE_LIMIT = os.environ.get("POLL_RATE_LIMIT", "60/10m")
 # Authenticated API requests per user (token or session).
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/m")
 RATELIMIT_FAIL_OPEN = True
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/"
 # Failed sign-ins allowed per account and per client address before a wait; password-reset emails per address.
 LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15m")
 LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
