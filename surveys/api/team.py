@@ -218,6 +218,18 @@ class WebhookEndpointViewSet(
         self._editable(endpoint.brand_id)
         return ApiResponse({"id": endpoint.pk, "secret": webhooks.rotate_secret(endpoint)})
 
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="test")
+    def send_test(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """Queue a sample response.submitted delivery (``"test": true``) to check the receiver and its signature check."""
+        endpoint = self.get_object()
+        self._editable(endpoint.brand_id)
+        if not endpoint.active:
+            raise ValidationError({"active": ["The endpoint is switched off: PATCH active=true first."]})
+        delivery = webhooks.send_test(endpoint)
+        delivery.refresh_from_db()
+        return ApiResponse({"delivery": str(delivery.pk), "status": delivery.status}, status=status.HTTP_202_ACCEPTED)
+
     @extend_schema(responses={200: DeliverySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> ApiResponse:
