@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: setup run test bench clean
+.PHONY: setup run serve test bench clean
 
 # Reinstall whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -28,6 +28,10 @@ run: setup
 	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Like production: gunicorn + one task worker on PostgreSQL and Redis, DEBUG off (see project/serve.py).
+serve: $(VENV)/.installed
+	$(PY) -m project.serve --port $(PORT)
 
 test: setup
 	$(PY) -m pytest

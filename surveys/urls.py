@@ -12,6 +12,7 @@ urlpatterns = [
     path("embed.js", views.embed_loader, name="embed-js"),
     path("invite/<str:key>/", accounts.accept_invitation, name="accept_invitation"),
     path("healthz/", health.healthz, name="healthz"),
+    path("readyz/", health.readyz, name="readyz"),
     path("exports/<int:export_id>/download/", downloads.download_export, name="export-download"),
     path("api/v1/", include("surveys.api.urls")),
 ]
