@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, analyses, collection, design, embed, files, readings, retention, selectors, team, tokens
+from surveys import access, analyses, caching, collection, design, embed, files, readings, retention, selectors, team, tokens
 from surveys import exports as exports_module
 from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
@@ -346,7 +346,9 @@ class CreatorAdmin(BrandScopedAdmin):
     @admin.action(description="Deactivate the selected creators", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         self.require_editable(request, queryset)
+        ids = list(queryset.values_list("pk", flat=True))
         count = queryset.update(active=False)
+        caching.forget_creators(ids)  # update() sends no signals
         self.message_user(request, f"Deactivated {count} creator(s); their responses are kept.")
 
 
@@ -863,7 +865,10 @@ class CreatorLinkAdmin(BrandScopedAdmin):
     @admin.action(description="Deactivate the selected links", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         self.require_editable(request, queryset)
-        self.message_user(request, f"Deactivated {queryset.update(active=False)} link(s).")
+        tokens = list(queryset.values_list("token", flat=True))
+        count = queryset.update(active=False)
+        caching.forget_links(tokens)  # update() sends no signals
+        self.message_user(request, f"Deactivated {count} link(s).")
 
 
 # --- responses --------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from surveys.choices import SCALE_KINDS, AttributionSource, Construct, QuestionKind, SurveyStatus
-from surveys import webhooks
+from surveys import caching, webhooks
 from surveys.models import Creator, CreatorLink, Question, Response, Survey, WebhookEvent, _now
 
 MAX_TEXT_LENGTH = 1000
@@ -198,9 +198,14 @@ class Schema:
 
 
 def survey_schema(survey: Survey, questions: Iterable[Question] | None = None) -> Schema:
-    """Return the validation schema of ``survey`` (one query unless ``questions`` are given)."""
+    """Return the validation schema of ``survey``: from the shared cache, else one query (none if ``questions`` are given)."""
     if questions is None:
-        questions = survey.questions.select_related("condition_question").order_by("position", "id")
+        return caching.cached_schema(survey.pk, lambda: _build_schema(
+            survey, survey.questions.select_related("condition_question").order_by("position", "id")))
+    return _build_schema(survey, questions)
+
+
+def _build_schema(survey: Survey, questions: Iterable[Question]) -> Schema:
     items = []
     for q in questions:
         allowed = q.allowed_values()

@@ -13,6 +13,7 @@ from django.db.models import Count, F, FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from surveys import caching
 from surveys.collection import FLAG_FIELDS
 from surveys.models import CreatorLink, Response, Survey
 from surveys.scoring import QuestionMeta
@@ -41,6 +42,10 @@ def link_for_token(token: str) -> CreatorLink | None:
     """Return the link with ``token`` and its survey, brand and creator, or None."""
     if not token or len(token) > 43:
         return None
+    return caching.cached_link(token, _load_link)
+
+
+def _load_link(token: str) -> CreatorLink | None:
     return CreatorLink.objects.select_related("survey__brand", "creator").filter(token=token).first()
 
 

@@ -290,30 +290,38 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def deliver(delivery_id: Any, *, now: datetime | None = None) -> str:
-    """Make one attempt of a pending delivery; schedule the next one on failure; return the status."""
+    """Make one attempt of a pending, due delivery; schedule the next one on failure; return the status.
+
+    No transaction is held while the receiver is called (a slow receiver must
+    not hold locks that submissions wait for). Instead the attempt is claimed by
+    one conditional UPDATE that moves ``next_attempt_at`` past the attempt's
+    time-out, so two workers never post the same delivery at once.
+    """
+    now = now or _now()
+    lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT + 30)
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now + timedelta(seconds=5),
+    ).update(next_attempt_at=lease)
+    delivery = WebhookDelivery.objects.select_related("endpoint__brand").filter(pk=delivery_id).first()
+    if delivery is None:
+        return "missing"
+    if not claimed:
+        return delivery.status  # delivered, failed, not yet due, or another worker has it
+    endpoint = delivery.endpoint
+    if not endpoint.active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.FAILED)
+        return WebhookDelivery.Status.FAILED
+    status, error, ms = post(endpoint, delivery)
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True)
-                    .select_related("endpoint__brand").filter(pk=delivery_id).first())
-        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
-            return delivery.status if delivery else "missing"
-        endpoint = delivery.endpoint
-        now = now or _now()
-        if not endpoint.active:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.save(update_fields=["status"])
-            return delivery.status
-        status, error, ms = post(endpoint, delivery)
         WebhookAttempt.objects.create(delivery=delivery, at=now, status_code=status, error=error, duration_ms=ms)
         delivery.attempts += 1
         if status is not None and 200 <= status < 300:
             delivery.status, delivery.delivered_at = WebhookDelivery.Status.DELIVERED, now
             delivery.save(update_fields=["status", "attempts", "delivered_at"])
-            if endpoint.failing_since:
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
             return delivery.status
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
         failing_since = endpoint.failing_since or now
-        if not endpoint.failing_since:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now)
         if now - delivery.created_at >= GIVE_UP_AFTER:
             delivery.status = WebhookDelivery.Status.FAILED
         else:
@@ -321,9 +329,10 @@ def deliver(delivery_id: Any, *, now: datetime | None = None) -> str:
         delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
         if now - failing_since >= GIVE_UP_AFTER:
             disable_endpoint(endpoint, reason=f"Every delivery failed for a day (last: {error or status}).")
+            delivery.status = WebhookDelivery.Status.FAILED
         elif delivery.status == WebhookDelivery.Status.PENDING:
             _enqueue(delivery.pk, run_after=delivery.next_attempt_at)
-        return delivery.status
+    return delivery.status
 
 
 def disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:

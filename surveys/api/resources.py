@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.reverse import reverse
 
-from surveys import access, analyses, design, embed, files
+from surveys import access, analyses, creator_import, design, embed, files
+from surveys.api.errors import error_body
+from surveys.choices import Platform, Tier
 from surveys.api.auth import BrandRolePermission, TokenAuthentication, TokenRateThrottle
 from surveys.instruments import INSTRUMENTS
 from surveys.models import AnalysisRun, Brand, Creator, CreatorLink, Export, Question, Response, Survey
@@ -179,6 +181,64 @@ class CreatorViewSet(
             {"created": CreatorSerializer(created, many=True, context={"request": request}).data, "errors": errors},
             status=status.HTTP_201_CREATED,
         )
+
+    # The import's answer (one component for both 200 and 201).
+    _import_result_schema = inline_serializer("CreatorImportResult", {
+        "dry_run": serializers.BooleanField(),
+        "created": inline_serializer("CreatorImportCreated", {
+            "row": serializers.IntegerField(), "id": serializers.IntegerField(allow_null=True),
+            "handle": serializers.CharField(), "display_name": serializers.CharField(),
+            "platform": serializers.ChoiceField(choices=Platform.choices), "followers": serializers.IntegerField(),
+            "tier": serializers.ChoiceField(choices=Tier.choices), "niche": serializers.CharField(allow_blank=True),
+            "engagement_rate": serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)}, many=True),
+        "updated": inline_serializer("CreatorImportUpdated", {
+            "row": serializers.IntegerField(), "id": serializers.IntegerField(), "handle": serializers.CharField(),
+            "changes": serializers.DictField(child=inline_serializer("CreatorImportChange", {
+                "from": serializers.JSONField(allow_null=True), "to": serializers.JSONField(allow_null=True)}),
+                help_text="Each changing field (the tier too) with its old and new value.")}, many=True),
+        "unchanged": serializers.IntegerField(help_text="Rows that match the creator as stored."),
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                        help_text="Dry run only: problems keyed “row 3.followers”, “columns.<name>” or “file”."),
+    })
+
+    @extend_schema(
+        summary="Import creators from CSV (preview with ?dry_run=true)",
+        parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
+                                     description="true: only report what the file would create and update (200); nothing is stored.")],
+        request={
+            "multipart/form-data": inline_serializer("CreatorImportUpload", {
+                "brand": serializers.IntegerField(help_text="A brand where you are owner or editor."),
+                "file": serializers.FileField(help_text="UTF-8 CSV: handle, display_name, platform, followers, niche, engagement_rate.")}),
+            "application/json": inline_serializer("CreatorImportText", {
+                "brand": serializers.IntegerField(help_text="A brand where you are owner or editor."),
+                "csv": serializers.CharField(help_text="The CSV text, header line first.")}),
+        },
+        responses={200: _import_result_schema, 201: _import_result_schema, 403: OpenApiTypes.OBJECT},
+        examples=[OpenApiExample("CSV text", request_only=True, media_type="application/json", value={
+            "brand": 1, "csv": "handle,display_name,platform,followers,niche,engagement_rate\n@ava_bloom,Ava Bloom,Instagram,\"42,000\",beauty,3.5%\n"})],
+    )
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_csv(self, request: Request) -> ApiResponse:
+        """Create or update (by handle) a brand's creators from a CSV: all rows or none.
+
+        ``?dry_run=true`` returns the preview with any errors (200). Otherwise any
+        error is a 400 by row and column and nothing is stored; success is 201
+        when a creator was created, else 200. Re-importing a file changes nothing.
+        """
+        dry_run = _bool_param(request.query_params, "dry_run")
+        brand, text = _import_input(request)
+        plan = creator_import.plan_import(brand, text)
+        if dry_run:
+            return ApiResponse(_import_body(plan, dry_run=True))
+        if not plan.ok:
+            return _import_refused(plan.problems)
+        try:
+            result = creator_import.apply_import(plan)
+        except creator_import.ImportRefused as exc:
+            return _import_refused(exc.problems)
+        ids = {c.handle: c.pk for c in result.created}
+        body = _import_body(plan, dry_run=False, ids=ids)
+        return ApiResponse(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: Creator) -> None:
         if instance.responses.exists():
@@ -582,9 +642,106 @@ class ExportViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 def _id_param(params: Any, name: str) -> int:
     """Return the id given as ``?name=``, or raise a 400 naming the parameter."""
     value = params.get(name, "")
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > 18:  # ids fit a 64-bit integer
         raise ValidationError({name: ["Give an id."]})
     return int(value)
+
+
+def _bool_param(params: Any, name: str) -> bool:
+    """Return a true/false query parameter (absent: false), or raise a 400 naming it."""
+    value = params.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationError({name: ["Give true or false."]})
+    return value in ("true", "1")
+
+
+def _import_input(request: Request) -> tuple[Brand, str]:
+    """Return the brand and the CSV text of an import: a multipart ``file`` or a ``csv`` string, beside ``brand``.
+
+    A brand the user is not a member of is "invalid" like a missing one (its
+    existence is never revealed); an analyst of the brand gets a 403.
+    """
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig
+
+    try:
+        data = request.data if hasattr(request.data, "get") else {}
+    except RequestDataTooBig:
+        raise ValidationError({"csv": [f"A JSON body is limited to {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes: "
+                                       "upload larger files as a multipart “file”."]}) from None
+    raw = data.get("brand")
+    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit())):
+        raise ValidationError({"brand": ["Give the id of a brand where you are owner or editor."]})
+    brand_id = int(raw)
+    user = request.user
+    brand = Brand.objects.filter(pk=brand_id).first() if 0 < brand_id < 2**63 else None
+    if brand is None or not (user.is_superuser or brand_id in access.brand_roles(user)):
+        raise ValidationError({"brand": [f"Invalid pk \"{raw}\" - object does not exist."]})
+    if not access.has_role(user, brand_id, access.EDIT_ROLES):
+        raise PermissionDenied("Only owners and editors import creators.")
+    upload = request.FILES.get("file")
+    text = data.get("csv")
+    if upload is not None and text is not None:
+        raise ValidationError({"csv": ["Send the CSV either as a file or as text, not both."]})
+    if upload is not None:
+        field, size = "file", upload.size
+    elif isinstance(text, str):
+        field, size = "csv", len(text.encode("utf-8", errors="surrogatepass"))
+    else:
+        raise ValidationError({"file": ["Send the CSV as a multipart “file”, or as “csv” text in a JSON body."]})
+    if size > creator_import.MAX_BYTES:
+        raise ValidationError({field: [f"At most {creator_import.MAX_BYTES // 1_000_000} MB: split the file."]})
+    if upload is None:
+        return brand, text
+    try:
+        return brand, creator_import.decode_upload(upload.read(creator_import.MAX_BYTES + 1))
+    except creator_import.ImportRefused as exc:
+        raise ValidationError({"file": [p.message for p in exc.problems]}) from None
+
+
+def _import_errors(problems: list[creator_import.ImportProblem]) -> dict[str, list[str]]:
+    """Return import problems keyed as the error shape flattens them: ``row 3.followers``, ``columns.x``, ``file``."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.row is not None:
+            key = f"row {problem.row}.{problem.column}"
+        else:
+            key = f"columns.{problem.column}" if problem.column is not None else "file"
+        errors.setdefault(key, []).append(problem.message)
+    return errors
+
+
+def _import_refused(problems: list[creator_import.ImportProblem]) -> ApiResponse:
+    rows = len({p.row for p in problems if p.row is not None})
+    detail = f"{rows} row(s) are invalid; nothing was imported." if rows else "The file cannot be imported; nothing was stored."
+    return ApiResponse(error_body(detail, _import_errors(problems)), status=status.HTTP_400_BAD_REQUEST)
+
+
+def _json_value(value: Any) -> Any:
+    """Return a plan value as the creator serializer shows it (decimals as "3.50")."""
+    from decimal import Decimal
+
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _import_body(plan: creator_import.ImportPlan, *, dry_run: bool, ids: dict[str, int] | None = None) -> dict[str, Any]:
+    """Return the import's answer: rows to create (with ids once stored), updates with their changes, counts, errors."""
+    defaults = {"niche": "", "engagement_rate": None}
+    return {
+        "dry_run": dry_run,
+        "created": [
+            {"row": row.row, "id": (ids or {}).get(row.handle),
+             **{name: _json_value(value) for name, value in {**defaults, **row.values}.items()}}
+            for row in plan.rows_to("create")
+        ],
+        "updated": [
+            {"row": row.row, "id": row.creator_id, "handle": row.handle,
+             "changes": {name: {"from": _json_value(old), "to": _json_value(new)} for name, (old, new) in row.changes.items()}}
+            for row in plan.rows_to("update")
+        ],
+        "unchanged": len(plan.rows_to("unchanged")),
+        "errors": _import_errors(plan.problems),
+    }
 
 
 def _bulk_rows(request: Request) -> tuple[list[Any], Any]:
@@ -595,7 +752,10 @@ def _bulk_rows(request: Request) -> tuple[list[Any], Any]:
     upload = request.FILES.get("file") if hasattr(request, "FILES") else None
     if upload is not None:
         try:
-            text = upload.read(5_000_000).decode("utf-8-sig")
+            raw = upload.read(5_000_001)
+            if len(raw) > 5_000_000:
+                raise ValidationError({"file": ["The file is larger than 5 MB: split it."]})
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
         rows = [{k: v for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(io.StringIO(text))]

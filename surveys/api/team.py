@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from surveys import access, team, webhooks
-from surveys.api.resources import BrandField, BrandScopedViewSet
+from surveys.api.resources import BrandField, BrandScopedViewSet, _id_param
 from surveys.choices import Role
 from surveys.models import AuditEvent, Brand, Invitation, Membership, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -70,11 +70,8 @@ class MemberViewSet(OwnerScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 
     def get_queryset(self) -> QuerySet[Membership]:
         queryset = self.scoped(Membership.objects.select_related("user", "brand")).order_by("brand__name", "user__username")
-        brand = self.request.query_params.get("brand")
-        if brand:
-            if not brand.isdigit():
-                raise ValidationError({"brand": ["Give an id."]})
-            queryset = queryset.filter(brand_id=brand)
+        if self.request.query_params.get("brand"):
+            queryset = queryset.filter(brand_id=_id_param(self.request.query_params, "brand"))
         return queryset
 
     def perform_update(self, serializer: MemberSerializer) -> None:
@@ -94,6 +91,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         model = Invitation
         fields = ["id", "brand", "email", "role", "state", "invited_by", "created_at", "expires_at", "accepted_at"]
         read_only_fields = ["created_at", "expires_at", "accepted_at"]
+        extra_kwargs = {"role": {"required": True}}
 
 
 @extend_schema_view(create=extend_schema(examples=[OpenApiExample("Invite an analyst", request_only=True, value={

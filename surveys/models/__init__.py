@@ -94,6 +94,7 @@ class Brand(models.Model):
             current = (self.tier_micro_min, self.tier_macro_min, self.tier_celebrity_min)
             if previous is not None and previous != current:
                 self.creators.update(tier=tier_case(self.thresholds))
+                # update() sends no signals; the brand's own post_save drops its cached links after the commit.
 
 
 def tier_case(thresholds: Thresholds) -> Case:
