@@ -50,13 +50,20 @@ def _delete(keys: list[str]) -> None:
         logger.warning("could not drop %d cached poll entries: %s", len(keys), exc.__class__.__name__)
 
 
-def cached_link(token: str, load: Any) -> Any:
-    """Return the link of ``token`` from the cache, else from ``load(token)`` (then cached); None if unknown."""
+def cached_link(token: str, load: Any, *, prepare: Any = None) -> Any:
+    """Return the link of ``token`` from the cache, else from ``load(token)``; None if unknown.
+
+    ``prepare(link)`` runs on a freshly loaded link before it is cached, to
+    carry more with it in the same entry (the survey's schema): one cache
+    read serves the whole request.
+    """
     key = _LINK.format(token)
     link = _get(key)
     if link is None:
         link = load(token)
         if link is not None:
+            if prepare is not None:
+                prepare(link)
             _set(key, link)
     return link
 

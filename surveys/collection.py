@@ -199,10 +199,13 @@ class Schema:
 
 def survey_schema(survey: Survey, questions: Iterable[Question] | None = None) -> Schema:
     """Return the validation schema of ``survey``: from the shared cache, else one query (none if ``questions`` are given)."""
-    if questions is None:
-        return caching.cached_schema(survey.pk, lambda: _build_schema(
+    if questions is not None:
+        return _build_schema(survey, questions)
+    schema = survey.__dict__.get("_trustpoll_schema")  # carried in a cached link's entry (selectors.link_for_token)
+    if schema is None:
+        schema = caching.cached_schema(survey.pk, lambda: _build_schema(
             survey, survey.questions.select_related("condition_question").order_by("position", "id")))
-    return _build_schema(survey, questions)
+    return schema
 
 
 def _build_schema(survey: Survey, questions: Iterable[Question]) -> Schema:
@@ -524,22 +527,23 @@ def submit_response(
     stores nothing. Raise InvalidToken, PollUnavailable or InvalidAnswers.
     """
     token = read_form_token(form_token, link)
-    existing = Response.objects.filter(form_token=token.nonce).first()
-    if existing is not None:
-        return SubmitResult(existing, created=False)
     now = _now()
-    if not token.preview:
-        check_open(link, at=now)
-    schema = schema or survey_schema(link.survey)
-    clean = validate_answers(
-        schema, submission.answers, consent=submission.consent, age_confirmed=submission.age_confirmed
-    )
+    try:
+        if not token.preview:
+            check_open(link, at=now)
+        schema = schema or survey_schema(link.survey)
+        clean = validate_answers(
+            schema, submission.answers, consent=submission.consent, age_confirmed=submission.age_confirmed
+        )
+    except (PollUnavailable, InvalidAnswers):
+        # A replay answers as the first submission did, whatever it carries and even after the poll closed.
+        # (Valid first submissions skip this look-up: the unique token decides at the INSERT.)
+        existing = Response.objects.filter(form_token=token.nonce).first()
+        if existing is not None:
+            return SubmitResult(existing, created=False)
+        raise
     seconds = max(0.0, (now - token.started_at).total_seconds())
-    duplicate = bool(client.respondent_hash) and Response.objects.filter(
-        survey_id=link.survey_id,
-        respondent_hash=client.respondent_hash,
-        submitted_at__gte=now - timedelta(hours=settings.DUPLICATE_WINDOW_HOURS),
-    ).exists()
+    duplicate = seen_recently(link.survey_id, client.respondent_hash, now=now)
     flags = quality_flags(
         schema,
         clean,
@@ -575,12 +579,30 @@ def submit_response(
             if not response.is_test:
                 webhooks.emit(link.survey.brand_id, WebhookEvent.RESPONSE_SUBMITTED, webhooks.response_data(response))
     except IntegrityError:
-        # Another request with the same token won the race: answer as it did.
+        # The token was used already (a second tap, a replay, or a concurrent twin): answer as the first did.
         existing = Response.objects.filter(form_token=token.nonce).first()
         if existing is None:
             raise
         return SubmitResult(existing, created=False)
     return SubmitResult(response, created=True)
+
+
+def seen_recently(survey_id: int, respondent_hash: str, *, now: datetime) -> bool:
+    """Return whether this hashed address and browser answered the survey within the duplicate window.
+
+    One atomic ``add`` in the shared cache marks the respondent and tells
+    whether the mark was there already. With the cache unreachable the
+    database answers instead.
+    """
+    if not respondent_hash:
+        return False
+    window = settings.DUPLICATE_WINDOW_HOURS * 3600
+    try:
+        return not cache.add(f"trustpoll:seen:{survey_id}:{respondent_hash}", 1, window)
+    except Exception:  # noqa: BLE001 - the flag must still be right without the cache
+        return Response.objects.filter(
+            survey_id=survey_id, respondent_hash=respondent_hash, submitted_at__gte=now - timedelta(seconds=window),
+        ).exists()
 
 
 # --- batches (imports, demo data) -----------------------------------------------------------

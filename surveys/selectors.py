@@ -14,7 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from surveys import caching
-from surveys.collection import FLAG_FIELDS
+from surveys.collection import FLAG_FIELDS, survey_schema
 from surveys.models import CreatorLink, Response, Survey
 from surveys.scoring import QuestionMeta
 
@@ -42,7 +42,11 @@ def link_for_token(token: str) -> CreatorLink | None:
     """Return the link with ``token`` and its survey, brand and creator, or None."""
     if not token or len(token) > 43:
         return None
-    return caching.cached_link(token, _load_link)
+    return caching.cached_link(token, _load_link, prepare=_attach_schema)
+
+
+def _attach_schema(link: CreatorLink) -> None:
+    link.survey.__dict__["_trustpoll_schema"] = survey_schema(link.survey)
 
 
 def _load_link(token: str) -> CreatorLink | None:

@@ -63,7 +63,7 @@ def test_environment_selects_database_cache_and_email():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
-        "django.core.cache.backends.redis.RedisCache",
+        "project.cache.ReusingRedisCache",
         "django.core.mail.backends.smtp.EmailBackend",
         "Europe/Berlin",
     ]
