@@ -1,0 +1,189 @@
+"""`make serve`'s stack for tests: gunicorn and a task worker on a fresh PostgreSQL database, reached through a
+TCP proxy the test can cut and restore (a database outage without stopping the shared PostgreSQL server)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = ("127.0.0.1", 5432)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TcpProxy:
+    """Forward 127.0.0.1:<port> to ``target``; ``cut()`` drops every connection and refuses new ones until ``restore()``."""
+
+    def __init__(self, target: tuple[str, int] = PG):
+        self.target, self.port = target, free_port()
+        self._listener: socket.socket | None = None
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        chooser = selectors.DefaultSelector()
+        chooser.register(a, selectors.EVENT_READ, b)
+        chooser.register(b, selectors.EVENT_READ, a)
+        try:
+            while True:
+                for key, _ in chooser.select(timeout=1):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in (a, b):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close() alone would not
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for a, b in pairs:
+            for sock in (a, b):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.cut()
+
+
+class Stack:
+    """gunicorn + one db_worker, production settings, on a fresh database reached through ``proxy``."""
+
+    def __init__(self, name: str, *, workers: int = 2, env: dict[str, str] | None = None):
+        self.database = name
+        self.proxy = TcpProxy()
+        self.port = free_port()
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        self.direct_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
+            "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.proxy.port}/{name}", "CONN_MAX_AGE": "60",
+            "REDIS_URL": "redis://127.0.0.1:6379/12", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0", "SECURE_HSTS_SECONDS": "0", "LOG_LEVEL": "WARNING", "REQUEST_LOG": "0",
+            "TRUSTPOLL_VAR_DIR": str(ROOT / "var" / f"stack-{name}"), "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            **(env or {}),
+        }
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+        self.processes: list[subprocess.Popen] = []
+        self.web = self._spawn([sys.executable, "-m", "gunicorn", "project.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                                "--workers", str(workers), "--timeout", "30", "--log-level", "warning"])
+        self.worker = self._spawn([sys.executable, "manage.py", "db_worker", "--no-reload"])
+        self.wait_ready()
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
+                              capture_output=True, text=True).stdout
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            reply = connection.getresponse()
+            return reply.status, dict(reply.getheaders()), reply.read()
+        finally:
+            connection.close()
+
+    def json(self, path: str) -> tuple[int, Any]:
+        status, _, body = self.request("GET", path)
+        return status, json.loads(body) if body else None
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/readyz/", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.web.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.web.stderr.read()}")
+            time.sleep(0.2)
+        raise RuntimeError("the stack did not become ready")
+
+    def sql(self, query: str, *params: Any) -> list[tuple]:
+        with psycopg.connect(self.direct_url) as connection:
+            return connection.execute(query, params).fetchall()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.proxy.close()
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
