@@ -236,6 +236,12 @@ class WebhookAttemptInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return True  # the delivery page itself is brand-scoped by WebhookDeliveryAdmin
+
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(BrandScopedAdmin):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
@@ -277,6 +278,8 @@ def post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | No
             status, error = reply.status, ""
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code}"
+    except http.client.HTTPException as exc:  # not HTTP, or a broken answer: urllib does not wrap these
+        status, error = None, f"{exc.__class__.__name__}: {exc}".strip()[:300]
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         status, error = None, ("timed out" if isinstance(reason, TimeoutError | socket.timeout) else str(reason))[:300]
@@ -342,8 +345,16 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False, disabled_reason=reason[:300])
     WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
         status=WebhookDelivery.Status.FAILED)
-    forget_endpoints(endpoint.brand_id)
     team.audit(endpoint.brand, None, AuditEvent.Action.WEBHOOK_DISABLED, endpoint.url, reason=reason)
+    # After the commit: the cache must not be refilled with the still-active endpoint, and a mail
+    # server error must not undo the switch-off.
+    transaction.on_commit(lambda: _after_disable(endpoint, reason))
+
+
+def _after_disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    from surveys import team
+
+    forget_endpoints(endpoint.brand_id)
     recipients = team.owner_emails(endpoint.brand)
     if recipients:
         send_mail(
@@ -353,6 +364,7 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
                      "in the admin to switch it on again; new events are delivered from then on."),
             from_email=None,
             recipient_list=recipients,
+            fail_silently=True,
         )
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
 

@@ -144,7 +144,10 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only_fields = ["failing_since", "disabled_reason", "created_at"]
 
     def validate_url(self, url: str) -> str:
-        return _service(webhooks.clean_url, url)
+        try:
+            return webhooks.clean_url(url)
+        except DjangoValidationError as exc:  # clean_url names the field itself; inside a field validator that nests
+            raise ValidationError(exc.message_dict.get("url", exc.messages)) from exc
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "brand" in attrs and attrs["brand"] != self.instance.brand:
