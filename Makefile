@@ -41,6 +41,7 @@ bench: setup
 	$(PY) bench/poll_latency.py
 	$(PY) bench/page_weight.py
 	$(PY) bench/analysis_scale.py 100000
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules
