@@ -68,6 +68,11 @@ def cached_link(token: str, load: Any, *, prepare: Any = None) -> Any:
     return link
 
 
+def peek_link(token: str) -> Any:
+    """Return the cached link of ``token`` without touching the database (None if not cached)."""
+    return _get(_LINK.format(token)) if token and len(token) <= 43 else None
+
+
 def cached_schema(survey_id: int, build: Any) -> Any:
     """Return the validation schema of a survey from the cache, else from ``build()`` (then cached)."""
     key = _SCHEMA.format(survey_id)
