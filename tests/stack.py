@@ -108,10 +108,16 @@ class TcpProxy:
 class Stack:
     """gunicorn + one db_worker, production settings, on a fresh database reached through ``proxy``."""
 
-    def __init__(self, name: str, *, workers: int = 2, env: dict[str, str] | None = None):
+    def __init__(self, name: str, *, workers: int = 2, env: dict[str, str] | None = None, own_redis: bool = False):
         self.database = name
         self.proxy = TcpProxy()
         self.port = free_port()
+        self.redis: subprocess.Popen | None = None
+        redis_url = "redis://127.0.0.1:6379/12"
+        if own_redis:  # a Redis of its own, so a test can stop it
+            self.redis_port = free_port()
+            self.start_redis()
+            redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
@@ -120,7 +126,7 @@ class Stack:
             **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
             "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.proxy.port}/{name}", "CONN_MAX_AGE": "60",
-            "REDIS_URL": "redis://127.0.0.1:6379/12", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
+            "REDIS_URL": redis_url, "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0", "SECURE_HSTS_SECONDS": "0", "LOG_LEVEL": "WARNING", "REQUEST_LOG": "0",
             "TRUSTPOLL_VAR_DIR": str(ROOT / "var" / f"stack-{name}"), "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
             "DJANGO_SETTINGS_MODULE": "project.settings",
@@ -133,6 +139,22 @@ class Stack:
                                 "--workers", str(workers), "--timeout", "30", "--log-level", "warning"])
         self.worker = self._spawn([sys.executable, "manage.py", "db_worker", "--no-reload"])
         self.wait_ready()
+
+    def start_redis(self) -> None:
+        self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop_redis(self) -> None:
+        if self.redis is not None and self.redis.poll() is None:
+            self.redis.kill()
+            self.redis.wait()
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -185,5 +207,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         self.proxy.close()
+        self.stop_redis()
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')

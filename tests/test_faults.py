@@ -107,3 +107,47 @@ def test_the_json_api_answers_503_in_the_error_shape_while_the_database_is_away(
         stack.proxy.restore()
     assert status == 503 and headers["Retry-After"] == "5"
     assert json.loads(reply) == {"detail": "The service is briefly unavailable; nothing was stored. Please retry.", "errors": {}}
+
+
+def test_with_redis_stopped_polls_still_store_responses_the_admin_works_and_analyses_enqueue():
+    served = Stack("trustpoll_fault_redis", own_redis=True)
+    try:
+        served.manage("seed_demo", "--responses", "30")
+        token = poll_tokens(served, 1)[0]
+        fields = answers_for(served, token)  # shown while Redis was up
+        served.stop_redis()
+        before = served.sql("SELECT count(*) FROM surveys_response")[0][0]
+        status, _, body = served.request("POST", f"/s/{token}/", urllib.parse.urlencode(fields).encode(), {"Content-Type": FORM})
+        assert status == 200 and "Thank" in body.decode(), body[:300]
+        later = answers_for(served, token)  # the poll page renders from the database
+        assert served.request("POST", f"/s/{token}/", urllib.parse.urlencode(later).encode(), {"Content-Type": FORM})[0] == 200
+        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before + 2
+        status, body = served.json("/readyz/")
+        assert status == 503 and set(body["problems"]) == {"cache"}
+
+        # The admin: sign in (the sign-in limiter fails open too) and open the survey list.
+        login = served.request("GET", "/admin/login/")
+        cookie = login[1]["Set-Cookie"].split(";")[0]
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login[2].decode()).group(1)
+        signed_in = served.request("POST", "/admin/login/?next=/admin/", urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": csrf, "username": "demo", "password": "trustpoll-demo"}).encode(),
+            {"Content-Type": FORM, "Cookie": cookie, "Referer": f"http://127.0.0.1:{served.port}/admin/login/"})
+        assert signed_in[0] == 302, signed_in[2][:500]
+        session = [c.split(";")[0] for c in signed_in[1].get("Set-Cookie", "").split(", ") if c.startswith("sessionid")][0]
+        assert served.request("GET", "/admin/surveys/survey/", headers={"Cookie": session})[0] == 200
+
+        # An analysis is queued and run by the worker.
+        key = served.manage("shell", "-c", "from django.contrib.auth import get_user_model as g; from surveys.tokens import issue_token; "
+                                          "print(issue_token(g().objects.get(username='demo'), 'faults')[1])").split()[-1]
+        survey = served.sql("SELECT id FROM surveys_survey WHERE slug = 'creator-trust'")[0][0]
+        status, _, reply = served.request("POST", f"/api/v1/surveys/{survey}/analyses/", b'{"spec": {"se": "classic"}}',
+                                          {"Content-Type": "application/json", "Authorization": f"Token {key}"})
+        assert status == 202, reply[:300]
+        run = json.loads(reply)["id"]
+        deadline = time.monotonic() + 60
+        while served.sql("SELECT status FROM surveys_analysisrun WHERE id = %s", run)[0][0] in ("queued", "running"):
+            assert time.monotonic() < deadline, "the worker did not run the analysis"
+            time.sleep(0.5)
+        assert served.sql("SELECT status FROM surveys_analysisrun WHERE id = %s", run)[0][0] == "succeeded"
+    finally:
+        served.stop()
