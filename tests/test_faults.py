@@ -151,3 +151,59 @@ def test_with_redis_stopped_polls_still_store_responses_the_admin_works_and_anal
         assert served.sql("SELECT status FROM surveys_analysisrun WHERE id = %s", run)[0][0] == "succeeded"
     finally:
         served.stop()
+
+
+def test_a_web_worker_killed_mid_load_loses_nothing_acknowledged_and_stores_nothing_twice(stack):
+    import os
+    import signal
+    import subprocess
+
+    tokens = poll_tokens(stack)
+    forms = [(token, answers_for(stack, token)) for token in tokens * 30]  # 120 shown polls
+    before = {row[0] for row in stack.sql("SELECT form_token FROM surveys_response")}
+    acknowledged, failed, lock = set(), set(), threading.Lock()
+    queue = list(enumerate(forms))
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, (token, fields) = queue.pop()
+            try:
+                status, _, body = stack.request("POST", f"/s/{token}/", urllib.parse.urlencode(fields).encode(),
+                                                {"Content-Type": FORM})
+                ok = status == 200 and b"Thank" in body
+            except OSError:
+                ok = False
+            with lock:
+                (acknowledged if ok else failed).add(index)
+
+    clients = [threading.Thread(target=client) for _ in range(6)]
+    for thread in clients:
+        thread.start()
+    while len(acknowledged) < 20:
+        time.sleep(0.01)
+    for _ in range(3):  # three workers killed without warning, mid-load, while the master replaces them
+        workers = subprocess.run(["pgrep", "-P", str(stack.web.pid)], capture_output=True, text=True).stdout.split()
+        assert workers
+        os.kill(int(workers[0]), signal.SIGKILL)
+        time.sleep(0.4)
+    for thread in clients:
+        thread.join(timeout=120)
+    assert len(acknowledged) + len(failed) == len(forms)
+    assert len(acknowledged) >= len(forms) - 30  # the master replaces the workers; the rest goes through
+
+    from django.core import signing
+
+    rows = stack.sql("SELECT form_token, answers FROM surveys_response")
+    new = [(token, answers) for token, answers in rows if token not in before]
+    stored_nonces = {token for token, _ in new}
+    assert len(stored_nonces) == len(new)  # no form token stored twice
+    signer = signing.TimestampSigner(salt="trustpoll.form-token", key=stack.env["SECRET_KEY"])
+    stored_forms = {index for index, (_, fields) in enumerate(forms) if signer.unsign_object(fields[0][1])["n"] in stored_nonces}
+    assert acknowledged <= stored_forms  # every thank-you is a stored response
+    assert stored_forms <= acknowledged | failed and len(stored_forms - acknowledged) <= len(failed)
+    expected_codes = {name for name, _ in forms[0][1] if name not in ("form_token", "consent", "age_confirmed")}
+    for _, answers in new:
+        assert expected_codes <= set(answers), sorted(expected_codes - set(answers))  # complete, never half-written
