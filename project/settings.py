@@ -144,6 +144,8 @@ else:
 
 # Background work: django-tasks with the database backend (worker: manage.py db_worker).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task running longer than this was left by a lost worker (manage.py recover_stalled_tasks fails it).
+TASK_STALL_SECONDS = int(os.environ.get("TASK_STALL_SECONDS", "3600"))
 
 # Email: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587
 _email = dj_email_url.parse(os.environ.get("EMAIL_URL", "console://"))

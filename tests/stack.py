@@ -140,6 +140,21 @@ class Stack:
         self.worker = self._spawn([sys.executable, "manage.py", "db_worker", "--no-reload"])
         self.wait_ready()
 
+    def add_node(self, workers: int = 2) -> int:
+        """Start a second web node (another gunicorn, another port) on the same database and Redis; return its port."""
+        port = free_port()
+        self._spawn([sys.executable, "-m", "gunicorn", "project.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                     "--workers", str(workers), "--timeout", "30", "--log-level", "warning"])
+        original, self.port = self.port, port
+        try:
+            self.wait_ready()
+        finally:
+            self.port = original
+        return port
+
+    def add_worker(self) -> subprocess.Popen:
+        return self._spawn([sys.executable, "manage.py", "db_worker", "--no-reload"])
+
     def start_redis(self) -> None:
         self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
                                        "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -167,8 +182,8 @@ class Stack:
                               capture_output=True, text=True).stdout
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                timeout: float = 10, port: int | None = None) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             reply = connection.getresponse()

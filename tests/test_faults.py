@@ -207,3 +207,84 @@ def test_a_web_worker_killed_mid_load_loses_nothing_acknowledged_and_stores_noth
     expected_codes = {name for name, _ in forms[0][1] if name not in ("form_token", "consent", "age_confirmed")}
     for _, answers in new:
         assert expected_codes <= set(answers), sorted(expected_codes - set(answers))  # complete, never half-written
+
+
+def api_token(stack: Stack) -> str:
+    return stack.manage("shell", "-c", "from django.contrib.auth import get_user_model as g; from surveys.tokens import issue_token; "
+                                       "print(issue_token(g().objects.get(username='demo'), 'faults')[1])").split()[-1]
+
+
+def test_two_web_nodes_and_two_task_workers_share_tokens_limits_and_tasks():
+    served = Stack("trustpoll_fault_nodes", env={"POLL_RATE_LIMIT": "4/10m"})
+    try:
+        served.manage("seed_demo", "--responses", "300")
+        node_b = served.add_node()
+        served.add_worker()
+        token = poll_tokens(served, 1)[0]
+        before = served.sql("SELECT count(*) FROM surveys_response")[0][0]
+
+        # One form token: stored through node A, a thank-you and nothing more through node B.
+        fields = urllib.parse.urlencode(answers_for(served, token)).encode()
+        first = served.request("POST", f"/s/{token}/", fields, {"Content-Type": FORM})
+        again = served.request("POST", f"/s/{token}/", fields, {"Content-Type": FORM}, port=node_b)
+        assert first[0] == again[0] == 200
+        assert re.search(rb"<h1>.*?</h1>", first[2], re.S).group(0) == re.search(rb"<h1>.*?</h1>", again[2], re.S).group(0)
+        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before + 1
+
+        # The rate limit (4 per address and link here) is one count across both nodes: the two posts above
+        # (node A, then the replay on node B) used two, so two more pass and the rest wait.
+        statuses = []
+        for n in range(4):
+            body = urllib.parse.urlencode(answers_for(served, token)).encode()
+            statuses.append(served.request("POST", f"/s/{token}/", body, {"Content-Type": FORM}, port=node_b if n % 2 else None)[0])
+        assert statuses == [200, 200, 429, 429]
+
+        # Twelve exports queued through both nodes: each task runs exactly once, on one of the two workers.
+        key = api_token(served)
+        survey = served.sql("SELECT id FROM surveys_survey WHERE slug = 'creator-trust'")[0][0]
+        for n in range(12):
+            status, _, reply = served.request("POST", f"/api/v1/surveys/{survey}/exports/", b'{"format": "csv"}',
+                                              {"Content-Type": "application/json", "Authorization": f"Token {key}"},
+                                              port=node_b if n % 2 else None)
+            assert status == 202, reply[:200]
+        deadline = time.monotonic() + 90
+        while served.sql("SELECT count(*) FROM surveys_export WHERE status IN ('queued', 'running')")[0][0]:
+            assert time.monotonic() < deadline, "the workers did not finish the exports"
+            time.sleep(0.3)
+        assert served.sql("SELECT status, count(*) FROM surveys_export GROUP BY status") == [("ready", 12)]
+        tasks = served.sql("SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s",
+                           "%build_export_task")
+        assert len(tasks) == 12 and all(status == "SUCCESSFUL" and len(ids) == 1 for status, ids in tasks), tasks
+    finally:
+        served.stop()
+
+
+def test_a_task_worker_killed_mid_task_leaves_the_run_failed_with_a_message_never_silently_running():
+    import os
+    import signal
+
+    served = Stack("trustpoll_fault_worker", env={"TASK_STALL_SECONDS": "2"})
+    try:
+        served.manage("seed_demo", "--responses", "6000")
+        key = api_token(served)
+        survey = served.sql("SELECT id FROM surveys_survey WHERE slug = 'creator-trust'")[0][0]
+        status, _, reply = served.request("POST", f"/api/v1/surveys/{survey}/analyses/", b"{}",
+                                          {"Content-Type": "application/json", "Authorization": f"Token {key}"})
+        assert status == 202
+        run = json.loads(reply)["id"]
+        deadline = time.monotonic() + 60
+        while served.sql("SELECT status FROM surveys_analysisrun WHERE id = %s", run)[0][0] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(served.worker.pid, signal.SIGKILL)  # the worker dies mid-analysis
+        served.worker.wait()
+        time.sleep(2.5)
+        assert served.sql("SELECT status FROM surveys_analysisrun WHERE id = %s", run)[0][0] == "running"  # what it was left as
+        out = served.manage("recover_stalled_tasks")
+        assert "Failed 1 stalled task(s), 1 analysis run(s)" in out
+        status, error = served.sql("SELECT status, error FROM surveys_analysisrun WHERE id = %s", run)[0]
+        assert status == "failed" and "task worker stopped" in error
+        assert served.sql("SELECT status, exception_class_path FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s",
+                          "%run_analysis_task") == [("FAILED", "surveys.recovery.WorkerLost")]
+    finally:
+        served.stop()
