@@ -403,7 +403,7 @@ class SurveyViewSet(
             raise PermissionDenied("Only owners and editors change surveys.")
 
     @extend_schema(request=QuestionWriteSerializer, responses={200: QuestionSerializer(many=True), 201: QuestionSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a survey's own questions or links: one list
     def questions(self, request: Request, pk: str | None = None) -> ApiResponse:
         """GET: the survey's questions. POST: add one (the same rules as the admin)."""
         survey = self.get_object()
@@ -433,7 +433,7 @@ class SurveyViewSet(
         return ApiResponse(QuestionSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: LinkSerializer(many=True), 201: LinkSerializer(many=True), 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a survey's own questions or links: one list
     def links(self, request: Request, pk: str | None = None) -> ApiResponse:
         """GET: the survey's links. POST {"creators": [ids]}: a link for each (existing ones are kept)."""
         survey = self.get_object()

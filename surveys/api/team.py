@@ -232,7 +232,7 @@ class WebhookEndpointViewSet(
         return ApiResponse({"delivery": str(delivery.pk), "status": delivery.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: DeliverySerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the latest 100
     def deliveries(self, request: Request, pk: str | None = None) -> ApiResponse:
         """The endpoint's latest deliveries (100), each with its attempts: status code, error and duration."""
         endpoint = self.get_object()
