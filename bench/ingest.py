@@ -190,9 +190,10 @@ def start_stack(env: dict[str, str], port: int, workers: int) -> list[subprocess
     python = sys.executable
     quiet = subprocess.DEVNULL
     worker = subprocess.Popen([python, "manage.py", "db_worker", "--no-reload"], env=env, cwd=ROOT, stdout=quiet, stderr=quiet)
+    log = open(ROOT / "var" / "bench-ingest.log", "a")  # not a pipe: an unread pipe fills up and blocks the server
     web = subprocess.Popen([python, "-m", "gunicorn", "project.wsgi:application", "--bind", f"127.0.0.1:{port}",
                             "--workers", str(workers), "--worker-class", "sync", "--log-level", "warning"],
-                           env=env, cwd=ROOT, stdout=quiet, stderr=subprocess.PIPE, text=True)
+                           env=env, cwd=ROOT, stdout=quiet, stderr=log)
     for _ in range(200):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -202,7 +203,7 @@ def start_stack(env: dict[str, str], port: int, workers: int) -> list[subprocess
         except OSError:
             pass
         if web.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {web.stderr.read()}")
+            raise SystemExit(f"gunicorn exited: see {ROOT / 'var' / 'bench-ingest.log'}")
         time.sleep(0.1)
     raise SystemExit("the stack did not become ready")
 

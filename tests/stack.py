@@ -23,6 +23,30 @@ ROOT = Path(__file__).resolve().parent.parent
 PG = ("127.0.0.1", 5432)
 
 
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+
+
+class SourcedConnection(http.client.HTTPConnection):
+    """An HTTP connection from a chosen loopback address (127.0.0.x), as if from another client.
+
+    The source port is picked at connect() (IP_BIND_ADDRESS_NO_PORT), when the
+    kernel can avoid 4-tuples still in TIME-WAIT; picked at bind(), hundreds of
+    rapid connections from one address sooner or later reuse one and stall.
+    """
+
+    def __init__(self, host: str, port: int, *, source: str, timeout: float = 10):
+        super().__init__(host, port, timeout=timeout)
+        self.source = source
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((self.source, 0))
+        sock.settimeout(self.timeout)
+        sock.connect((self.host, self.port))
+        self.sock = sock
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -172,8 +196,13 @@ class Stack:
             self.redis.wait()
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True)
+        # Logs go to a file: a pipe nobody reads fills up (64 KB of warnings) and then blocks the server.
+        log_dir = Path(self.env["TRUSTPOLL_VAR_DIR"])
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log = log_dir / "stack.log"
+        with self.log.open("a") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
+                                       start_new_session=True)
         self.processes.append(process)
         return process
 
@@ -204,7 +233,7 @@ class Stack:
             except OSError:
                 pass
             if self.web.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.web.stderr.read()}")
+                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
             time.sleep(0.2)
         raise RuntimeError("the stack did not become ready")
 

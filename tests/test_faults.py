@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from tests.stack import Stack
+from tests.stack import SourcedConnection, Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.nodb]
 
@@ -286,5 +286,74 @@ def test_a_task_worker_killed_mid_task_leaves_the_run_failed_with_a_message_neve
         assert status == "failed" and "task worker stopped" in error
         assert served.sql("SELECT status, exception_class_path FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s",
                           "%run_analysis_task") == [("FAILED", "surveys.recovery.WorkerLost")]
+    finally:
+        served.stop()
+
+
+def test_hostile_traffic_gets_clear_4xx_stores_nothing_and_barely_slows_a_well_behaved_client():
+    from django.core import signing
+
+    served = Stack("trustpoll_fault_hostile", env={"FORM_TOKEN_MAX_AGE": "3"})
+    try:
+        served.manage("seed_demo", "--responses", "30")
+        token, other = poll_tokens(served, 2)
+        other_survey_link = served.sql(
+            "SELECT l.token FROM surveys_creatorlink l WHERE l.survey_id <> (SELECT survey_id FROM surveys_creatorlink "
+            "WHERE token = %s) LIMIT 1", token)
+        before = served.sql("SELECT count(*) FROM surveys_response")[0][0]
+        valid = answers_for(served, token)
+        form = dict(valid)
+
+        def post(path: str, body: bytes, content_type: str = FORM, address: str = "127.0.0.1") -> int:
+            connection = SourcedConnection("127.0.0.1", served.port, source=address)
+            try:
+                connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+                reply = connection.getresponse()
+                reply.read()
+                return reply.status
+            finally:
+                connection.close()
+
+        json_path = f"/api/v1/public/links/{token}/responses/"
+        forged = signing.TimestampSigner(salt="trustpoll.form-token", key="not-the-key").sign_object({"s": 1, "l": 1, "n": "x"})
+        cases = {
+            "oversized form": post(f"/s/{token}/", b"a=" + b"x" * 200_000, address="127.0.0.2"),
+            "oversized JSON": post(json_path, b'{"answers": "' + b"x" * 200_000 + b'"}', "application/json", "127.0.0.3"),
+            "malformed encoding": post(f"/s/{token}/", urllib.parse.urlencode(valid).encode() + b"&tru_1=%ff%fe\xff", address="127.0.0.4"),
+            "invalid JSON": post(json_path, b'{"form_token": "abc", "answers": {', "application/json", "127.0.0.5"),
+            "JSON not an object": post(json_path, b"[1, 2, 3]", "application/json", "127.0.0.6"),
+            "forged token": post(f"/s/{token}/", urllib.parse.urlencode({**form, "form_token": forged}).encode(), address="127.0.0.7"),
+            "garbage token": post(f"/s/{token}/", urllib.parse.urlencode({**form, "form_token": "garbage"}).encode(), address="127.0.0.8"),
+            "another poll's token": post(f"/s/{other}/", urllib.parse.urlencode(valid).encode(), address="127.0.0.9"),
+        }
+        if other_survey_link:
+            cases["another survey's token"] = post(f"/s/{other_survey_link[0][0]}/", urllib.parse.urlencode(valid).encode(), address="127.0.0.10")
+        time.sleep(3.5)
+        cases["expired token"] = post(f"/s/{token}/", urllib.parse.urlencode(valid).encode(), address="127.0.0.11")
+        assert all(400 <= status < 500 for status in cases.values()), cases
+        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before
+
+        # A well-behaved respondent's latency, alone and then during a flood of 1,000 bogus submissions from one address.
+        def respondent_p99(count: int) -> float:
+            times = []
+            for n in range(count):
+                body = urllib.parse.urlencode(answers_for(served, token)).encode()
+                started = time.perf_counter()
+                assert post(f"/s/{token}/", body, address=f"127.0.1.{1 + n % 200}") == 200
+                times.append(time.perf_counter() - started)
+            times.sort()
+            return times[int(0.99 * (len(times) - 1))]
+
+        alone = respondent_p99(60)
+        flood_statuses: list[int] = []
+        bogus = urllib.parse.urlencode({**form, "form_token": "garbage"}).encode()
+        flooding = threading.Thread(target=lambda: flood_statuses.extend(
+            post(f"/s/{token}/", bogus, address="127.0.0.66") for _ in range(1000)))
+        flooding.start()
+        during = respondent_p99(60)
+        flooding.join()
+        assert len(flood_statuses) == 1000 and set(flood_statuses) <= {400, 403, 429} and 429 in flood_statuses
+        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before + 120  # only the respondent's
+        assert during <= 2 * alone + 0.005, (alone, during)  # within 2× (and 5 ms of timer noise)
     finally:
         served.stop()
