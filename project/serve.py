@@ -85,7 +85,7 @@ def run(*, port: int, workers: int | None, bind: str, task_workers: int) -> int:
         ensure_database(env["DATABASE_URL"])
         # Refuse insecure settings before anything else starts (settings raise on a weak SECRET_KEY).
         for step in (["check", "--deploy", "--fail-level", "ERROR"], ["migrate", "--noinput", "-v", "0"],
-                     ["collectstatic", "--noinput", "-v", "0"]):
+                     ["collectstatic", "--noinput", "-v", "0"], ["recover_stalled_tasks"]):
             subprocess.run([*manage, *step], env=env, check=True, cwd=BASE_DIR)
     except subprocess.CalledProcessError as exc:
         print(f"Not starting: `manage.py {exc.cmd[2]}` failed (see above).", file=sys.stderr)
