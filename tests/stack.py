@@ -132,9 +132,11 @@ class TcpProxy:
 class Stack:
     """gunicorn + one db_worker, production settings, on a fresh database reached through ``proxy``."""
 
-    def __init__(self, name: str, *, workers: int = 2, env: dict[str, str] | None = None, own_redis: bool = False):
+    def __init__(self, name: str, *, workers: int = 2, env: dict[str, str] | None = None, own_redis: bool = False,
+                 pg_port: int = PG[1]):
         self.database = name
-        self.proxy = TcpProxy()
+        self.server_url = f"postgresql://postgres@127.0.0.1:{pg_port}/postgres"
+        self.proxy = TcpProxy(("127.0.0.1", pg_port))
         self.port = free_port()
         self.redis: subprocess.Popen | None = None
         redis_url = "redis://127.0.0.1:6379/12"
@@ -142,10 +144,10 @@ class Stack:
             self.redis_port = free_port()
             self.start_redis()
             redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+        with psycopg.connect(self.server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
-        self.direct_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        self.direct_url = f"postgresql://postgres@127.0.0.1:{pg_port}/{name}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
             "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -252,5 +254,31 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
         self.proxy.close()
         self.stop_redis()
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+        with psycopg.connect(self.server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder, another port), so it can really be restarted."""
+
+    def __init__(self, folder: Path):
+        import glob
+        import shutil
+
+        self.bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+        self.data, self.port = folder / "pgdata", free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.chown(folder, "postgres")
+        self._as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"])
+        self.start()
+
+    def _as_postgres(self, command: list[str]) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+        self._as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.data / "log"), "start"])
+
+    def stop(self) -> None:
+        self._as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from tests.stack import SourcedConnection, Stack
+from tests.stack import PrivatePostgres, SourcedConnection, Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.nodb]
 
@@ -21,6 +21,24 @@ def stack():
     served.manage("seed_demo", "--responses", "30")
     yield served
     served.stop()
+
+
+@pytest.fixture(scope="module")
+def restartable():
+    """The stack on a PostgreSQL server of its own, which the test stops and starts for real."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="trustpoll-pg-"))  # not under pytest's 0700 folders: the server runs as postgres
+    server = PrivatePostgres(folder)
+    served = Stack("trustpoll_fault_restart", pg_port=server.port)
+    served.manage("seed_demo", "--responses", "30")
+    served.postgres = server
+    yield served
+    served.stop()
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def poll_tokens(stack: Stack, count: int = 4) -> list[str]:
@@ -48,7 +66,8 @@ def answers_for(stack: Stack, token: str) -> list[tuple[str, str]]:
     return fields
 
 
-def test_a_database_outage_gives_clean_503s_that_keep_the_answers_and_loses_nothing_acknowledged(stack):
+def test_a_postgresql_restart_mid_stream_gives_clean_503s_that_keep_the_answers_and_loses_nothing(restartable):
+    stack = restartable
     tokens = poll_tokens(stack)
     before = stack.sql("SELECT count(*) FROM surveys_response")[0][0]
     forms = [(token, answers_for(stack, token)) for token in tokens * 10]  # 40 shown polls, each with its own token
@@ -61,10 +80,10 @@ def test_a_database_outage_gives_clean_503s_that_keep_the_answers_and_loses_noth
 
     for index, (token, fields) in enumerate(forms):
         if index == 10:
-            stack.proxy.cut()
+            stack.postgres.stop()  # a real stop of the server, mid-stream
             outage.set()
         if index == 30:
-            stack.proxy.restore()
+            stack.postgres.start()
             outage.clear()
         status, body = send(token, fields)
         outcomes.append((token, fields, status, body))
