@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.conf import settings
@@ -28,6 +28,7 @@ from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
 from surveys.models import (
     AnalysisRun,
+    ClickCount,
     ApiToken,
     Export,
     Brand,
@@ -831,18 +832,32 @@ class QuestionAdmin(BrandScopedAdmin):
 @admin.register(CreatorLink)
 class CreatorLinkAdmin(BrandScopedAdmin):
     brand_path = "survey__brand"
-    list_display = ("creator", "survey", "active", "promo_code", "responses", "flags", "share_url")
+    list_display = ("creator", "survey", "active", "promo_code", "responses", "clicks", "flags", "share_url")
     list_filter = ("active", ("survey", admin.RelatedOnlyFieldListFilter), "creator__tier")
     search_fields = ("creator__handle", "creator__display_name", "promo_code", "token")
     list_select_related = ("creator", "survey")
-    readonly_fields = ("token", "share")
+    readonly_fields = ("token", "share", "click_link", "clicks")
     actions = ("deactivate",)
 
+    @admin.display(description="click-through link")
+    def click_link(self, obj: CreatorLink) -> str:
+        if not obj.pk:
+            return "—"
+        if not obj.destination_url:
+            return "Set a destination URL to get a short link that counts clicks."
+        return obj.click_url
+
+    @admin.display(description="clicks", ordering="n_clicks")
+    def clicks(self, obj: CreatorLink) -> int:
+        return getattr(obj, "n_clicks", None) or 0
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return selectors.annotate_link_counts(super().get_queryset(request))
+        clicks = ClickCount.objects.filter(link=OuterRef("pk")).order_by().values("link").annotate(n=Sum("clicks")).values("n")
+        return selectors.annotate_link_counts(super().get_queryset(request)).annotate(
+            n_clicks=Coalesce(Subquery(clicks, output_field=IntegerField()), 0))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
-        return ("survey", "creator", "token", "share") if obj else ("token", "share")
+        return ("survey", "creator", "token", "share", "click_link", "clicks") if obj else ("token", "share", "click_link", "clicks")
 
     @admin.display(description="responses", ordering="response_count")
     def responses(self, obj: CreatorLink) -> int:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("s/<str:token>/", views.poll, name="poll"),
     path("s/<str:token>/embed/", views.poll_embed, name="poll-embed"),
     path("embed.js", views.embed_loader, name="embed-js"),
+    path("r/<str:token>/", views.click, name="click"),
     path("invite/<str:key>/", accounts.accept_invitation, name="accept_invitation"),
     path("healthz/", health.healthz, name="healthz"),
     path("readyz/", health.readyz, name="readyz"),

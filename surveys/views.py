@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponseRedirect, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -184,6 +184,23 @@ def _poll(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpRespon
 def poll_embed(request: HttpRequest, token: str) -> HttpResponse:
     """The poll without page chrome, for iframes and embed.js."""
     return poll(request, token, embed=True)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    """Redirect a creator's short link to the brand's page with the link's UTM parameters, counting the click."""
+    from surveys import clicks
+
+    link = link_for_token(token)
+    target = clicks.destination(link) if link is not None else None
+    if target is None:
+        return _unavailable(request, _("This link does not lead anywhere. Please check the address."), 404)
+    if request.method == "GET" and not clicks.is_bot(request.META.get("HTTP_USER_AGENT", "")):
+        clicks.count_click(link)
+    response = HttpResponseRedirect(target)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @cache_control(public=True, max_age=300)

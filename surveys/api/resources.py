@@ -347,12 +347,14 @@ def _write_question(question: Question, data: dict[str, Any]) -> Question:
 class LinkSerializer(serializers.ModelSerializer):
     creator_handle = serializers.CharField(source="creator.handle", read_only=True)
     share_url = serializers.CharField(read_only=True)
+    click_url = serializers.CharField(read_only=True)
     embed_snippets = serializers.SerializerMethodField()
 
     class Meta:
         model = CreatorLink
         fields = ["id", "survey", "creator", "creator_handle", "token", "active", "promo_code", "utm_source", "utm_medium",
-                  "utm_campaign", "utm_content", "utm_term", "destination_url", "share_url", "embed_snippets"]
+                  "utm_campaign", "utm_content", "utm_term", "destination_url", "fee", "product_cost", "currency",
+                  "share_url", "click_url", "embed_snippets"]
         read_only_fields = ["survey", "creator", "token"]
 
     def get_embed_snippets(self, link: CreatorLink) -> dict[str, str]:

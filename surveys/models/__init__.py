@@ -503,6 +503,11 @@ class CreatorLink(models.Model):
     utm_term = models.CharField(max_length=100, blank=True)
     promo_code = models.CharField(max_length=60, blank=True)
     destination_url = models.URLField(blank=True, help_text="Where the creator's click-through leads.")
+    fee = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                              validators=[MinValueValidator(0)], help_text="What the creator is paid for this collaboration.")
+    product_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                       validators=[MinValueValidator(0)], help_text="Cost of the products sent to the creator.")
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217 code of the fee and product cost, e.g. EUR.")
     active = models.BooleanField(
         default=True, help_text="Inactive links take no new responses; old ones are kept."
     )
@@ -520,6 +525,15 @@ class CreatorLink(models.Model):
     def clean(self) -> None:
         if self.survey_id and self.creator_id and self.creator.brand_id != self.survey.brand_id:
             raise ValidationError({"creator": "The creator belongs to another brand than the survey."})
+        self.currency = self.currency.strip().upper()
+        if self.currency and not (len(self.currency) == 3 and self.currency.isalpha()):
+            raise ValidationError({"currency": "Use a three-letter ISO 4217 code, e.g. EUR or USD."})
+        if (self.fee is not None or self.product_cost is not None) and not self.currency:
+            raise ValidationError({"currency": "Give the currency of the fee and product cost."})
+
+    @property
+    def click_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/r/{self.token}/"
 
     @property
     def share_url(self) -> str:
@@ -701,4 +715,4 @@ class ApiToken(models.Model):
 
 from surveys.models.team import AuditEvent, Invitation  # noqa: E402
 from surveys.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
-
+from surveys.models.outcomes import ClickCount  # noqa: E402
