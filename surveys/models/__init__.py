@@ -715,4 +715,4 @@ class ApiToken(models.Model):
 
 from surveys.models.team import AuditEvent, Invitation  # noqa: E402
 from surveys.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
-from surveys.models.outcomes import ClickCount  # noqa: E402
+from surveys.models.outcomes import ClickCount, Order  # noqa: E402
