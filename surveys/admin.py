@@ -1016,3 +1016,4 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 from surveys import admin_team  # noqa: E402,F401 - registers the team and webhook admins
+from surveys import admin_outcomes  # noqa: E402,F401 - registers the outcome admins

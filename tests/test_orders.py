@@ -91,3 +91,15 @@ def call_command_text(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_the_order_list_shows_only_the_users_brands(shop, two_brands, client, tmp_path):
+    from django.utils import timezone
+
+    own = Order.objects.create(brand=shop["brand"], order_id="A-1", placed_at=timezone.now(), amount=1, currency="EUR")
+    other = Order.objects.create(brand=two_brands["b"]["brand"], order_id="B-1", placed_at=timezone.now(), amount=1, currency="EUR")
+    client.force_login(two_brands["a"]["editor"])
+    listing = client.get("/admin/surveys/order/")
+    assert [o.pk for o in listing.context["cl"].result_list] == [own.pk]
+    assert client.get(f"/admin/surveys/order/{other.pk}/change/").status_code == 404
+    assert client.get("/admin/surveys/order/add/").status_code == 403
