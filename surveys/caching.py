@@ -70,7 +70,9 @@ def cached_link(token: str, load: Any, *, prepare: Any = None) -> Any:
 
 def peek_link(token: str) -> Any:
     """Return the cached link of ``token`` without touching the database (None if not cached)."""
-    return _get(_LINK.format(token)) if token and len(token) <= 43 else None
+    from surveys.selectors import _TOKEN
+
+    return _get(_LINK.format(token)) if _TOKEN.fullmatch(token or "") else None
 
 
 def cached_schema(survey_id: int, build: Any) -> Any:

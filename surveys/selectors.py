@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,9 +39,12 @@ def find_survey(ref: str) -> Survey:
     return found[0]
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,43}")
+
+
 def link_for_token(token: str) -> CreatorLink | None:
     """Return the link with ``token`` and its survey, brand and creator, or None."""
-    if not token or len(token) > 43:
+    if not _TOKEN.fullmatch(token or ""):  # link tokens are URL-safe base64; anything else is no link (and no cache key)
         return None
     return caching.cached_link(token, _load_link, prepare=_attach_schema)
 
