@@ -245,8 +245,12 @@ def instrument_help() -> str:
 class BrandAdmin(BrandScopedAdmin):
     brand_path = "pk"
     edit_roles = frozenset({Role.OWNER})
-    list_display = ("name", "slug", "tier_micro_min", "tier_macro_min", "tier_celebrity_min")
+    list_display = ("name", "slug", "tier_micro_min", "tier_macro_min", "tier_celebrity_min", "outcomes")
     search_fields = ("name", "slug")
+
+    @admin.display(description="outcomes")
+    def outcomes(self, obj: Brand) -> str:
+        return format_html('<a href="{}">Outcomes per creator</a>', reverse("admin:surveys_brand_outcomes", args=[obj.pk]))
     fieldsets = (
         (None, {"fields": ("name", "slug", "privacy_notice_url")}),
         (
@@ -278,6 +282,12 @@ class BrandAdmin(BrandScopedAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             team.add_founding_owner(obj, request.user)  # whoever creates a brand owns it and can invite the rest
+
+    def get_urls(self) -> list[Any]:
+        from surveys.admin_outcomes import outcomes_view
+
+        view = self.admin_site.admin_view(lambda request, object_id: outcomes_view(self, request, object_id))
+        return [path("<path:object_id>/outcomes/", view, name="surveys_brand_outcomes"), *super().get_urls()]
 
 
 # --- creators ---------------------------------------------------------------------------------
