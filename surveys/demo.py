@@ -118,7 +118,47 @@ def seed_demo(*, responses: int = 2000, seed: int = DEFAULT_SEED) -> DemoSummary
     CreatorLink.objects.bulk_update(links.values(), ["utm_source", "utm_medium", "utm_campaign"])
 
     count = _simulate_responses(rng, survey=survey, creators=creators, n=responses)
+    _simulate_outcomes(np.random.default_rng(seed + 1), brand=brand, links=list(links.values()))
     return DemoSummary(brand=brand, survey=survey, creators=len(creators), responses=count)
+
+
+# Fee ranges per tier (EUR) for the demo collaborations.
+_FEES = {"nano": (50, 150), "micro": (200, 800), "macro": (1_000, 4_000), "celebrity": (10_000, 30_000)}
+
+
+def _simulate_outcomes(rng: np.random.Generator, *, brand: Brand, links: list[CreatorLink]) -> None:
+    """Give the demo links costs, promo codes and a destination; add two weeks of clicks and the orders they led to."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from surveys.models import ClickCount, Order
+
+    today = _now().date()
+    clicks, orders = [], []
+    for link in links:
+        creator = link.creator
+        low, high = _FEES[creator.tier]
+        link.fee = Decimal(int(rng.uniform(low, high)))
+        link.product_cost = Decimal(int(rng.uniform(20, 60)))
+        link.currency = "EUR"
+        link.promo_code = f"{creator.handle.replace('_', '')[:10].upper()}10"
+        link.destination_url = "https://shop.example/glow-serum"
+        total = 0
+        for day in range(14):
+            n = int(rng.poisson(min(120.0, max(1.0, creator.followers * 0.0004))))  # a day's clicks, capped
+            if n:
+                clicks.append(ClickCount(link=link, day=today - timedelta(days=day), clicks=n))
+                total += n
+        for k in range(int(rng.poisson(total * 0.02))):
+            orders.append(Order(
+                brand=brand, order_id=f"DEMO-{link.pk}-{k}", placed_at=_now() - timedelta(hours=float(rng.uniform(0, 336))),
+                amount=Decimal(str(round(float(rng.uniform(19, 119)), 2))), currency="EUR",
+                promo_code=link.promo_code, creator=creator, attribution=Order.Attribution.PROMO_CODE))
+    CreatorLink.objects.bulk_update(links, ["fee", "product_cost", "currency", "promo_code", "destination_url"])
+    ClickCount.objects.bulk_create(clicks)
+    orders += [Order(brand=brand, order_id=f"DEMO-X-{k}", placed_at=_now(), amount=Decimal("35.00"), currency="EUR")
+               for k in range(5)]  # shop orders nobody can be credited with
+    Order.objects.bulk_create(orders)
 
 
 def _simulate_responses(rng: np.random.Generator, *, survey: Survey, creators: list[Creator], n: int) -> int:

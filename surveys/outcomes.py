@@ -75,13 +75,13 @@ def outcome_rows(brand: Brand, *, currency: str) -> list[OutcomeRow]:
             row["bought"] += any(value == 1 for value in given)
     clicks = dict(ClickCount.objects.filter(link__survey__brand=brand).values("link__creator_id")
                   .annotate(n=Sum("clicks")).values_list("link__creator_id", "n"))
-    orders = {cid: (n, total or Decimal("0")) for cid, n, total in Order.objects.filter(brand=brand, currency=currency)
+    orders = {cid: (n, Decimal(total or 0).quantize(Decimal("0.01"))) for cid, n, total in Order.objects.filter(brand=brand, currency=currency)
               .exclude(creator=None).values("creator_id").annotate(n=Count("pk"), total=Sum("amount"))
               .values_list("creator_id", "n", "total")}
     costs: dict[int, Decimal] = {}
     for creator_id, fee, product in CreatorLink.objects.filter(survey__brand=brand, currency=currency).filter(
             Q(fee__isnull=False) | Q(product_cost__isnull=False)).values_list("creator_id", "fee", "product_cost"):
-        costs[creator_id] = costs.get(creator_id, Decimal("0")) + (fee or 0) + (product or 0)
+        costs[creator_id] = (costs.get(creator_id, Decimal("0")) + (fee or 0) + (product or 0)).quantize(Decimal("0.01"))
     rows = []
     for creator in Creator.objects.filter(brand=brand).order_by("display_name"):
         stats = per_creator.get(creator.pk, {"responses": 0, "asked": 0, "bought": 0})

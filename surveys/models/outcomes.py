@@ -35,7 +35,7 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     promo_code = models.CharField(max_length=60, blank=True)
     utm_source = models.CharField(max_length=100, blank=True)
-    creator = models.ForeignKey("surveys.Creator", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    creator = models.ForeignKey("surveys.Creator", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     attribution = models.CharField(max_length=12, choices=Attribution.choices, default=Attribution.NONE)
     imported_at = models.DateTimeField(auto_now=True)
 
