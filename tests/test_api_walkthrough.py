@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from surveys.models import AnalysisRun, AuditEvent, Creator, CreatorLink, Export, Invitation, Membership, Question, Response, WebhookEndpoint
+from surveys.models import AnalysisRun, AuditEvent, Creator, CreatorLink, Export, Invitation, Membership, Order, Question, Response, WebhookEndpoint
 from surveys.tokens import issue_token
 from tests.factories import MembershipFactory, UserFactory
 
@@ -91,12 +91,13 @@ def _objects(data):
                                            expires_at=timezone.now() + timedelta(days=1))
     audit = AuditEvent.objects.create(brand=b["brand"], action="invited", subject="x@b.example")
     webhook = WebhookEndpoint.objects.create(brand=b["brand"], url="https://b.example/hook", secret="whsec_b")
+    order = Order.objects.create(brand=b["brand"], order_id="B-1", placed_at=timezone.now(), amount=1, currency="EUR")
     return {"brand": b["brand"], "creator": b["creator"], "survey": b["survey"], "link": b["link"], "response": response,
             "analysis": run, "export": export, "question": b["question"], "member": member, "invitation": invitation,
-            "audit": audit, "webhook": webhook}
+            "audit": audit, "webhook": webhook, "order": order}
 
 
-@pytest.mark.parametrize("prefix,viewset,basename", [(p, v, b) for p, v, b in router.registry if b != "instrument"])
+@pytest.mark.parametrize("prefix,viewset,basename", [(p, v, b) for p, v, b in router.registry if b not in ("instrument", "outcome")])
 def test_every_detail_route_hides_other_brands(two_brands, prefix, viewset, basename):
     api = token_client(two_brands["a"]["owner"])
     target = _objects(two_brands)[basename]

@@ -415,7 +415,7 @@ def test_api_analysts_are_refused(brand_a):
     MembershipFactory(user=analyst, brand=brand_a, role=Role.ANALYST)
     refused = api_for(analyst).post(f"{IMPORT_URL}?dry_run=true", {"brand": brand_a.pk, "csv": GOOD}, format="json")
     assert refused.status_code == 403
-    assert refused.json() == {"detail": "Only owners and editors import creators.", "errors": {}}
+    assert refused.json() == {"detail": "Only owners and editors import files.", "errors": {}}
     assert handles(brand_a) == ["creator_a"]
 
 

@@ -103,3 +103,27 @@ def test_the_order_list_shows_only_the_users_brands(shop, two_brands, client, tm
     assert [o.pk for o in listing.context["cl"].result_list] == [own.pk]
     assert client.get(f"/admin/surveys/order/{other.pk}/change/").status_code == 404
     assert client.get("/admin/surveys/order/add/").status_code == 403
+
+
+def test_orders_and_outcomes_through_the_api(shop, two_brands):
+    from tests.test_api_walkthrough import token_client
+
+    api = token_client(two_brands["a"]["editor"])
+    brand = shop["brand"]
+    preview = api.post("/api/v1/orders/import/?dry_run=true", {"brand": brand.pk, "csv": CSV}, format="json")
+    assert preview.status_code == 200 and preview.json()["orders"] == 5 and not Order.objects.exists()
+    stored = api.post("/api/v1/orders/import/", {"brand": brand.pk, "csv": CSV}, format="json")
+    assert stored.status_code == 201 and stored.json()["created"] == 5
+    assert set(stored.json()["unattributed"]) == {"1004", "1005"}
+    again = api.post("/api/v1/orders/import/", {"brand": brand.pk, "csv": CSV}, format="json")
+    assert again.status_code == 200 and (again.json()["created"], again.json()["unchanged"]) == (0, 5)
+    bad = api.post("/api/v1/orders/import/", {"brand": brand.pk, "csv": CSV.replace("49.90", "lots")}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"] == {"row 2.amount": ["enter an amount like 49.90."]}
+    listed = api.get("/api/v1/orders/", {"attribution": "promo_code"}).json()
+    assert [o["order_id"] for o in listed["results"]] == ["1001"] and listed["results"][0]["creator_handle"] == "ava"
+    table = api.get("/api/v1/outcomes/", {"brand": brand.pk}).json()
+    ava = next(row for row in table["creators"] if row["label"] == "@ava")
+    assert (ava["orders"], ava["revenue"], table["currency"]) == (2, "1284.40", "EUR") and "different groups" in table["caveat"]
+    other = token_client(two_brands["b"]["editor"])
+    assert other.get("/api/v1/outcomes/", {"brand": brand.pk}).status_code == 400
+    assert other.post("/api/v1/orders/import/", {"brand": brand.pk, "csv": CSV}, format="json").status_code == 400

@@ -680,7 +680,7 @@ def _import_input(request: Request) -> tuple[Brand, str]:
     if brand is None or not (user.is_superuser or brand_id in access.brand_roles(user)):
         raise ValidationError({"brand": [f"Invalid pk \"{raw}\" - object does not exist."]})
     if not access.has_role(user, brand_id, access.EDIT_ROLES):
-        raise PermissionDenied("Only owners and editors import creators.")
+        raise PermissionDenied("Only owners and editors import files.")
     upload = request.FILES.get("file")
     text = data.get("csv")
     if upload is not None and text is not None:

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from surveys.api import public, resources, team
+from surveys.api import outcomes, public, resources, team
 
 router = SimpleRouter()
 router.register("brands", resources.BrandViewSet, basename="brand")
@@ -17,6 +17,8 @@ router.register("members", team.MemberViewSet, basename="member")
 router.register("invitations", team.InvitationViewSet, basename="invitation")
 router.register("audit", team.AuditEventViewSet, basename="audit")
 router.register("webhooks", team.WebhookEndpointViewSet, basename="webhook")
+router.register("orders", outcomes.OrderViewSet, basename="order")
+router.register("outcomes", outcomes.OutcomeViewSet, basename="outcome")
 
 urlpatterns = [
     *router.urls,
