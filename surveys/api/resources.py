@@ -291,11 +291,11 @@ class SurveySerializer(serializers.ModelSerializer):
 
 
 def _save(instance: Any) -> Any:
-    """full_clean() then save: the model's rules (and the refusals after launch) apply to the API too."""
-    try:
-        instance.full_clean()
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict) from exc
+    """full_clean() then save: the model's rules (and the refusals after launch) apply to the API too.
+
+    A refusal is Django's ValidationError, which the API's exception handler answers as a 400 by field.
+    """
+    instance.full_clean()
     instance.save()
     return instance
 
@@ -460,10 +460,7 @@ class SurveyViewSet(
         """Queue an analysis run: {"spec": {...}, "filters": {...}} → 202 with its status URL."""
         survey = self.get_object()
         body = request.data if isinstance(request.data, dict) else {}
-        try:
-            run = analyses.request_analysis(survey, user=request.user, spec=body.get("spec"), filters=body.get("filters"))
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
+        run = analyses.request_analysis(survey, user=request.user, spec=body.get("spec"), filters=body.get("filters"))
         url = reverse("surveys:analysis-detail", args=[run.pk], request=request)
         return ApiResponse({"id": run.pk, "status": run.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
@@ -479,11 +476,8 @@ class SurveyViewSet(
         creator = Creator.objects.filter(pk=body.get("creator"), brand_id=survey.brand_id).first() if body.get("creator") else None
         if body.get("creator") and creator is None:
             raise ValidationError({"creator": ["Unknown creator of this survey's brand."]})
-        try:
-            export = files.request_export(survey, format=str(body.get("format", "")), user=request.user,
-                                          filters=body.get("filters"), run=run, creator=creator)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
+        export = files.request_export(survey, format=str(body.get("format", "")), user=request.user,
+                                      filters=body.get("filters"), run=run, creator=creator)
         url = reverse("surveys:export-detail", args=[export.pk], request=request)
         return ApiResponse({"id": export.pk, "status": export.status, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -21,16 +20,6 @@ from surveys.choices import Role
 from surveys.models import AuditEvent, Brand, Invitation, Membership, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 OWNERS = frozenset({Role.OWNER})
-
-
-def _service(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a service call, turning its Django errors into the API's 400 and 403."""
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
 
 
 class OwnedBrandField(BrandField):
@@ -76,10 +65,10 @@ class MemberViewSet(OwnerScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 
     def perform_update(self, serializer: MemberSerializer) -> None:
         role = serializer.validated_data.get("role", serializer.instance.role)
-        serializer.instance = _service(team.change_role, serializer.instance, role=role, by=self.request.user)
+        serializer.instance = team.change_role(serializer.instance, role=role, by=self.request.user)
 
     def perform_destroy(self, membership: Membership) -> None:
-        _service(team.remove_member, membership, by=self.request.user)
+        team.remove_member(membership, by=self.request.user)
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -106,11 +95,11 @@ class InvitationViewSet(OwnerScopedViewSet, mixins.ListModelMixin, mixins.Retrie
 
     def perform_create(self, serializer: InvitationSerializer) -> None:
         data = serializer.validated_data
-        serializer.instance, _ = _service(team.invite_member, brand=data["brand"], email=data["email"], role=data["role"],
-                                          invited_by=self.request.user)
+        serializer.instance, _ = team.invite_member(brand=data["brand"], email=data["email"], role=data["role"],
+                                                    invited_by=self.request.user)
 
     def perform_destroy(self, invitation: Invitation) -> None:
-        _service(team.revoke_invitation, invitation, by=self.request.user)
+        team.revoke_invitation(invitation, by=self.request.user)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -189,8 +178,8 @@ class WebhookEndpointViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         self._editable(data["brand"].pk)
-        endpoint = _service(webhooks.create_endpoint, brand=data["brand"], url=data["url"], events=data.get("events"),
-                            description=data.get("description", ""))
+        endpoint = webhooks.create_endpoint(brand=data["brand"], url=data["url"], events=data.get("events"),
+                                            description=data.get("description", ""))
         return ApiResponse({**self.get_serializer(endpoint).data, "secret": endpoint.secret}, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: WebhookEndpointSerializer) -> None:
@@ -198,7 +187,7 @@ class WebhookEndpointViewSet(
         endpoint = serializer.instance
         data = dict(serializer.validated_data)
         if "events" in data:
-            data["events"] = _service(webhooks.clean_events, data["events"])
+            data["events"] = webhooks.clean_events(data["events"])
         if data.get("active") and not endpoint.active:
             endpoint.failing_since, endpoint.disabled_reason = None, ""
         for field, value in data.items():
