@@ -38,7 +38,7 @@ from surveys.multilevel import (
     fit_ordinal,
     rank_creators,
 )
-from surveys.scoring import QuestionMeta, Reliability, clean_json, reliabilities, score_responses
+from surveys.scoring import SCALE_CONSTRUCTS, QuestionMeta, Reliability, clean_json, reliabilities, score_responses
 
 TIERS = ("nano", "micro", "macro", "celebrity")
 FLAG_COLUMNS = ("flag_honeypot", "flag_speeder", "flag_straightliner", "flag_attention", "flag_duplicate")
@@ -54,17 +54,7 @@ SE_LABELS = {
     "hc3": "heteroskedasticity-robust HC3 standard errors",
     "hc0": "heteroskedasticity-robust HC0 (sandwich) standard errors",
 }
-SCORE_VARIABLES = (
-    "trustworthiness",
-    "expertise",
-    "attractiveness",
-    "purchase_intent",
-    "purchase_probability",
-    "parasocial",
-    "reported_purchase",
-    "purchase_count",
-    "spend",
-)
+SCORE_VARIABLES = (*SCALE_CONSTRUCTS, "reported_purchase", "purchase_count", "spend")
 
 
 # --- specs ----------------------------------------------------------------------------------
