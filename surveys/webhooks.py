@@ -167,18 +167,22 @@ def emit(brand_id: int, event: str, data: dict[str, Any]) -> list[WebhookDeliver
     endpoint_ids = [pk for pk, events in _subscriptions(brand_id) if event in events]
     if not endpoint_ids:
         return []
-    created = _now()
-    deliveries = []
-    for endpoint_id in endpoint_ids:
-        delivery = WebhookDelivery(endpoint_id=endpoint_id, event=event, created_at=created, next_attempt_at=created)
-        delivery.payload = json.loads(json.dumps(
-            {"id": str(delivery.id), "event": event, "created": created.isoformat(), "data": data}, cls=DjangoJSONEncoder))
-        deliveries.append(delivery)
+    deliveries = [_new_delivery(endpoint_id, event, data) for endpoint_id in endpoint_ids]
     WebhookDelivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         # With the database task backend the task row commits with the delivery row: neither exists alone.
         _enqueue(delivery.pk)
     return deliveries
+
+
+def _new_delivery(endpoint_id: int, event: str, data: dict[str, Any], *, test: bool = False) -> WebhookDelivery:
+    """Return an unsaved delivery whose payload is ``{"id", "event", "created", "data"}`` (and ``"test": true``)."""
+    created = _now()
+    delivery = WebhookDelivery(endpoint_id=endpoint_id, event=event, created_at=created, next_attempt_at=created)
+    body = {"id": str(delivery.id), "event": event, "created": created.isoformat(), **({"test": True} if test else {}),
+            "data": data}
+    delivery.payload = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+    return delivery
 
 
 def _enqueue(delivery_id: Any, run_after: datetime | None = None) -> None:
@@ -194,10 +198,8 @@ def _enqueue(delivery_id: Any, run_after: datetime | None = None) -> None:
 
 def send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a sample response.submitted delivery to ``endpoint`` (marked ``"test": true``)."""
-    created = _now()
-    delivery = WebhookDelivery(endpoint=endpoint, event=WebhookEvent.RESPONSE_SUBMITTED, created_at=created, next_attempt_at=created)
-    delivery.payload = {"id": str(delivery.id), "event": delivery.event, "created": created.isoformat(), "test": True,
-                        "data": {"response": 0, "survey": 0, "creator_handle": "sample", "answers": {"trust_1": 6}}}
+    delivery = _new_delivery(endpoint.pk, WebhookEvent.RESPONSE_SUBMITTED,
+                             {"response": 0, "survey": 0, "creator_handle": "sample", "answers": {"trust_1": 6}}, test=True)
     with transaction.atomic():
         delivery.save(force_insert=True)
         _enqueue(delivery.pk)
