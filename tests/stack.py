@@ -213,8 +213,10 @@ class Stack:
                               capture_output=True, text=True).stdout
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-                timeout: float = 10, port: int | None = None) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
+                timeout: float = 10, port: int | None = None, source: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Send one request (to another node with ``port``, from another client address with ``source``)."""
+        connection = (SourcedConnection("127.0.0.1", port or self.port, source=source, timeout=timeout) if source
+                      else http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout))
         try:
             connection.request(method, path, body=body, headers=headers or {})
             reply = connection.getresponse()

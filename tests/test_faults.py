@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from tests.stack import PrivatePostgres, SourcedConnection, Stack
+from tests.stack import PrivatePostgres, Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.nodb]
 
@@ -64,6 +64,11 @@ def answers_for(stack: Stack, token: str) -> list[tuple[str, str]]:
     if 'name="age_confirmed"' in html:
         fields.append(("age_confirmed", "on"))
     return fields
+
+
+def api_token(stack: Stack) -> str:
+    return stack.manage("shell", "-c", "from django.contrib.auth import get_user_model as g; from surveys.tokens import issue_token; "
+                                       "print(issue_token(g().objects.get(username='demo'), 'faults')[1])").split()[-1]
 
 
 def test_a_postgresql_restart_mid_stream_gives_clean_503s_that_keep_the_answers_and_loses_nothing(restartable):
@@ -156,8 +161,7 @@ def test_with_redis_stopped_polls_still_store_responses_the_admin_works_and_anal
         assert served.request("GET", "/admin/surveys/survey/", headers={"Cookie": session})[0] == 200
 
         # An analysis is queued and run by the worker.
-        key = served.manage("shell", "-c", "from django.contrib.auth import get_user_model as g; from surveys.tokens import issue_token; "
-                                          "print(issue_token(g().objects.get(username='demo'), 'faults')[1])").split()[-1]
+        key = api_token(served)
         survey = served.sql("SELECT id FROM surveys_survey WHERE slug = 'creator-trust'")[0][0]
         status, _, reply = served.request("POST", f"/api/v1/surveys/{survey}/analyses/", b'{"spec": {"se": "classic"}}',
                                           {"Content-Type": "application/json", "Authorization": f"Token {key}"})
@@ -226,11 +230,6 @@ def test_a_web_worker_killed_mid_load_loses_nothing_acknowledged_and_stores_noth
     expected_codes = {name for name, _ in forms[0][1] if name not in ("form_token", "consent", "age_confirmed")}
     for _, answers in new:
         assert expected_codes <= set(answers), sorted(expected_codes - set(answers))  # complete, never half-written
-
-
-def api_token(stack: Stack) -> str:
-    return stack.manage("shell", "-c", "from django.contrib.auth import get_user_model as g; from surveys.tokens import issue_token; "
-                                       "print(issue_token(g().objects.get(username='demo'), 'faults')[1])").split()[-1]
 
 
 def test_two_web_nodes_and_two_task_workers_share_tokens_limits_and_tasks():
@@ -324,14 +323,7 @@ def test_hostile_traffic_gets_clear_4xx_stores_nothing_and_barely_slows_a_well_b
         form = dict(valid)
 
         def post(path: str, body: bytes, content_type: str = FORM, address: str = "127.0.0.1") -> int:
-            connection = SourcedConnection("127.0.0.1", served.port, source=address)
-            try:
-                connection.request("POST", path, body=body, headers={"Content-Type": content_type})
-                reply = connection.getresponse()
-                reply.read()
-                return reply.status
-            finally:
-                connection.close()
+            return served.request("POST", path, body, {"Content-Type": content_type}, source=address)[0]
 
         json_path = f"/api/v1/public/links/{token}/responses/"
         forged = signing.TimestampSigner(salt="trustpoll.form-token", key="not-the-key").sign_object({"s": 1, "l": 1, "n": "x"})
