@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html
 
 from surveys import access, team, webhooks
@@ -77,8 +77,6 @@ class MembershipAdmin(BrandScopedAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect(request.path)
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
@@ -93,8 +91,6 @@ class MembershipAdmin(BrandScopedAdmin):
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect("../change/")
 
     def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
