@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from surveys import access, analyses, caching, collection, design, embed, files, readings, retention, selectors, team, tokens
+from surveys import access, analyses, attribution, caching, collection, design, embed, files, readings, retention, selectors, team, tokens
 from surveys import exports as exports_module
 from surveys.choices import Platform, Role, Tier
 from surveys.instruments import INSTRUMENTS
@@ -247,10 +247,27 @@ class BrandAdmin(BrandScopedAdmin):
     edit_roles = frozenset({Role.OWNER})
     list_display = ("name", "slug", "tier_micro_min", "tier_macro_min", "tier_celebrity_min", "outcomes")
     search_fields = ("name", "slug")
+    readonly_fields = ("order_secret_hint",)
+    actions = ("rotate_order_secret",)
 
     @admin.display(description="outcomes")
     def outcomes(self, obj: Brand) -> str:
         return format_html('<a href="{}">Outcomes per creator</a>', reverse("admin:surveys_brand_outcomes", args=[obj.pk]))
+
+    @admin.display(description="order signing secret")
+    def order_secret_hint(self, obj: Brand) -> str:
+        if not obj.order_secret:
+            return "None yet: choose “Create or rotate the order signing secret” in the brand list."
+        return f"{obj.order_secret[:10]}… (shown in full only when created or rotated)"
+
+    @admin.action(description="Create or rotate the order signing secret (shows it once)")
+    def rotate_order_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.require_editable(request, queryset)
+        for brand in queryset:
+            secret = attribution.rotate_order_secret(brand, by=request.user)
+            self.message_user(request, f"Order signing secret of {brand.name} (copy it into your shop now; it is not "
+                              f"shown again, and addresses signed with the old one stop working): {secret}", messages.WARNING)
+
     fieldsets = (
         (None, {"fields": ("name", "slug", "privacy_notice_url")}),
         (
@@ -259,6 +276,14 @@ class BrandAdmin(BrandScopedAdmin):
                 "fields": ("tier_micro_min", "tier_macro_min", "tier_celebrity_min"),
                 "description": "Nano below the micro threshold; every creator's tier is "
                 "recomputed when these change. Responses keep the tier they had.",
+            },
+        ),
+        (
+            "Post-purchase attribution",
+            {
+                "fields": ("order_secret_hint",),
+                "description": "Your shop signs the order id and amount into the address of a post-purchase "
+                "poll with this secret (see the survey page of a post-purchase survey for the snippet).",
             },
         ),
     )
@@ -276,7 +301,7 @@ class BrandAdmin(BrandScopedAdmin):
         return request.user.is_superuser
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
-        return () if request.user.is_superuser else ("slug",)
+        return self.readonly_fields if request.user.is_superuser else (*self.readonly_fields, "slug")
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -626,13 +651,26 @@ class SurveyAdmin(BrandScopedAdmin):
     prepopulated_fields = {"slug": ("title",)}
     inlines = (QuestionInline, CreatorLinkInline)
     actions = ("duplicate", "add_instrument", "link_all_creators", "delete_test_responses", "purge_responses")
-    readonly_fields = ("launched_at", "created_at")
+    readonly_fields = ("launched_at", "created_at", "purchase_snippet")
     fieldsets = (
         (None, {"fields": ("brand", "title", "slug", "status", "language")}),
         ("Texts", {"fields": ("intro", "thank_you_text")}),
         ("Privacy and screening", {"fields": ("privacy_notice_url", "consent_text", "min_age", "retention_days")}),
         ("Schedule and embedding", {"fields": ("opens_at", "closes_at", "allowed_origins", "launched_at", "created_at")}),
+        ("Post-purchase attribution", {"fields": ("post_purchase", "purchase_snippet")}),
     )
+
+    @admin.display(description="order confirmation page")
+    def purchase_snippet(self, obj: Survey) -> str:
+        if not obj.pk or not obj.post_purchase:
+            return "Tick “post-purchase poll” and save to get the address for your order confirmation page."
+        return format_html(
+            "<p>Address (your shop appends the signed order, see the README's “Post-purchase attribution”):</p>"
+            "<pre>{}?order=…&amp;amount=…&amp;currency=…&amp;t=…&amp;sig=…</pre><p>Embed:</p><pre>{}</pre>{}",
+            attribution.poll_url(obj), attribution.embed_snippet(obj),
+            "" if obj.brand.order_secret else format_html(
+                "<p><strong>{} has no order signing secret yet</strong>: create one with the brand list's action.</p>",
+                obj.brand.name))
 
     class Media:
         js = ADMIN_JS

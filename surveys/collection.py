@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -31,6 +31,9 @@ from django.utils.translation import ngettext
 from surveys.choices import SCALE_KINDS, AttributionSource, Construct, QuestionKind, SurveyStatus
 from surveys import caching, webhooks
 from surveys.models import Creator, CreatorLink, Question, Response, Survey, WebhookEvent, _now
+
+if TYPE_CHECKING:
+    from surveys.attribution import OrderClaim
 
 MAX_TEXT_LENGTH = 1000
 MAX_UTM_LENGTH = 100
@@ -495,16 +498,26 @@ class Submission:
     utm: Mapping[str, Any] = field(default_factory=dict)
 
 
-def check_open(link: CreatorLink, *, at: datetime | None = None) -> None:
-    """Raise PollUnavailable (404 or 410) unless ``link`` takes responses at ``at``."""
-    survey = link.survey
-    at = at or _now()
-    if survey.status == SurveyStatus.DRAFT:
-        raise PollUnavailable(_("This poll has not been published."))
-    if not link.active or not link.creator.active:
+def check_open(link: CreatorLink, *, at: datetime | None = None, purchase: bool = False) -> None:
+    """Raise PollUnavailable (404 or 410) unless ``link`` takes responses at ``at``.
+
+    A post-purchase survey takes answers only with a signed order (``purchase``), never through a creator's link.
+    """
+    if link.survey.post_purchase != purchase:
+        raise PollUnavailable(_("This poll is answered from an order confirmation page.") if link.survey.post_purchase
+                              else _("This poll does not ask about orders."))
+    if link.survey.status != SurveyStatus.DRAFT and (not link.active or not link.creator.active):
         error = PollUnavailable(_("This poll link is no longer active."))
         error.status = 410
         raise error
+    check_survey_open(link.survey, at=at)
+
+
+def check_survey_open(survey: Survey, *, at: datetime | None = None) -> None:
+    """Raise PollUnavailable (404 or 410) unless ``survey`` takes responses at ``at``."""
+    at = at or _now()
+    if survey.status == SurveyStatus.DRAFT:
+        raise PollUnavailable(_("This poll has not been published."))
     if survey.status == SurveyStatus.CLOSED or (survey.closes_at and at >= survey.closes_at):
         error = PollUnavailable(_("This poll has closed. Thank you for your interest."))
         error.status = 410
@@ -520,17 +533,21 @@ def submit_response(
     submission: Submission,
     client: Client = Client(),
     schema: Schema | None = None,
+    order: OrderClaim | None = None,
 ) -> SubmitResult:
     """Validate and store one response through ``link``, exactly once per form token.
 
     A replayed token returns the stored response with ``created=False`` and
     stores nothing. Raise InvalidToken, PollUnavailable or InvalidAnswers.
+    ``order``: the shop-signed order of a post-purchase answer; the response is
+    then attributed as named by the respondent and linked to that order, once
+    per order (a second answer raises attribution.OrderRefused, 409).
     """
     token = read_form_token(form_token, link)
     now = _now()
     try:
         if not token.preview:
-            check_open(link, at=now)
+            check_open(link, at=now, purchase=order is not None)
         schema = schema or survey_schema(link.survey)
         clean = validate_answers(
             schema, submission.answers, consent=submission.consent, age_confirmed=submission.age_confirmed
@@ -557,7 +574,7 @@ def submit_response(
         survey_id=link.survey_id,
         creator=creator,
         link=link,
-        source=AttributionSource.LINK,
+        source=AttributionSource.LINK if order is None else AttributionSource.NAMED,
         creator_tier=creator.tier,
         creator_followers=creator.followers,
         submitted_at=now,
@@ -575,6 +592,10 @@ def submit_response(
     )
     try:
         with transaction.atomic():
+            if order is not None and not response.is_test:
+                from surveys.attribution import attach_order  # it builds on this module
+
+                response.order = attach_order(link, order)
             response.save(force_insert=True)
             if not response.is_test:
                 webhooks.emit(link.survey.brand_id, WebhookEvent.RESPONSE_SUBMITTED, webhooks.response_data(response))
@@ -582,6 +603,10 @@ def submit_response(
         # The token was used already (a second tap, a replay, or a concurrent twin): answer as the first did.
         existing = Response.objects.filter(form_token=token.nonce).first()
         if existing is None:
+            if response.order_id is not None:  # another form answered this order first
+                from surveys.attribution import already_answered
+
+                raise already_answered() from None
             raise
         return SubmitResult(existing, created=False)
     return SubmitResult(response, created=True)
@@ -623,6 +648,7 @@ class BatchRow:
     source: str = AttributionSource.IMPORT
     consent: Any = None
     age_confirmed: Any = None
+    order: Any = None  # the Order a post-purchase answer is about (demo data)
 
 
 @dataclass
@@ -700,6 +726,7 @@ def submit_responses(
                 age_confirmed=True if schema.min_age else None,
                 form_token=row.key,
                 external_id=row.external_id,
+                order=row.order,
                 **flags,
             )
         )

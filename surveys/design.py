@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -65,11 +65,12 @@ def _next_position(survey: Survey) -> int:
 
 
 @transaction.atomic
-def insert_instrument(survey: Survey, instrument_key: str) -> list[Question]:
-    """Append the questions of a library instrument to ``survey`` and return them."""
+def insert_instrument(survey: Survey, instrument_key: str, *, constructs: Collection[str] | None = None) -> list[Question]:
+    """Append the questions of a library instrument to ``survey`` (only ``constructs``' items if given); return them."""
     instrument = get_instrument(instrument_key)
+    items = [item for item in instrument.items if constructs is None or item.construct in constructs]
     existing = {q.code: q for q in survey.questions.all()}
-    clashes = [item.code for item in instrument.items if item.code in existing]
+    clashes = [item.code for item in items if item.code in existing]
     if clashes:
         raise ValidationError(
             f"{instrument.name} cannot be added: the survey already has the codes {', '.join(clashes)}."
@@ -77,7 +78,7 @@ def insert_instrument(survey: Survey, instrument_key: str) -> list[Question]:
     position = _next_position(survey)
     created: list[Question] = []
     by_code = dict(existing)
-    for offset, item in enumerate(instrument.items):
+    for offset, item in enumerate(items):
         question = Question(survey=survey, position=position + offset, instrument=instrument.key, **item.question_fields())
         if item.condition_code:
             question.condition_question = by_code[item.condition_code]

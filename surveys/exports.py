@@ -28,6 +28,7 @@ from surveys.choices import QuestionKind
 from surveys.collection import FLAG_FIELDS
 from surveys.instruments import INSTRUMENTS
 from surveys.models import AnalysisRun, Question, Survey
+from surveys.outcomes import outcome_section
 from surveys.scoring import QuestionMeta, score_responses
 from surveys.selectors import UTM_FIELDS, question_metas, responses_frame_chunks
 
@@ -318,7 +319,7 @@ def latest_run(survey: Survey) -> AnalysisRun | None:
 
 
 def write_xlsx(survey: Survey, path: Path, *, where: Q | None = None, run: AnalysisRun | None = None) -> int:
-    """Write Responses (continued on further sheets past Excel's row limit), Codebook, Creator summary, Models."""
+    """Write Responses (continued on further sheets past Excel's row limit), Codebook, Creator summary, Models, Outcomes."""
     import xlsxwriter
 
     run = run or latest_run(survey)
@@ -367,8 +368,58 @@ def write_xlsx(survey: Survey, path: Path, *, where: Q | None = None, run: Analy
                     models.write_row(r, 0, [variant["label"], model["name"], model["n"], c["name"], _cell(c["estimate"]), _cell(c["se"]),
                                             _cell(c["ci_low"]), _cell(c["ci_high"]), _cell(c["p_value"]), model["standard_errors"]])
                     r += 1
+    _write_outcomes(book, outcome_section(survey.brand, survey=survey), bold)
     book.close()
     return total
+
+
+OUTCOME_COLUMNS = ["level", "creator_or_tier", "tier", "clicks", "responses", "reported_purchase_rate", "verified_orders",
+                   "revenue", "cost", "cost_per_verified_order", "return_on_spend", "currency"]
+VALUE_MODEL_COLUMNS = ["coefficient", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "clusters"]
+
+
+def _write_outcomes(book: Any, section: dict[str, Any], bold: Any) -> None:
+    """Write the Outcomes sheet (row by row, as constant_memory needs): tiers, creators, caveat, verified-value model."""
+    sheet = book.add_worksheet("Outcomes")
+    money, rate = book.add_format({"num_format": "0.00"}), book.add_format({"num_format": "0.0%"})
+    sheet.write_row(0, 0, OUTCOME_COLUMNS, bold)
+    r = 1
+    if not section["has_data"]:
+        sheet.write(r, 0, section["empty_text"])
+        r += 1
+    else:
+        for level, rows in (("tier", section["tiers"]), ("creator", section["creators"])):
+            for row in rows:
+                sheet.write_row(r, 0, [level, row.label, row.tier, row.clicks, row.responses])
+                sheet.write(r, 5, row.reported_purchase_rate, rate)
+                sheet.write(r, 6, row.orders)
+                for column, value in ((7, row.revenue), (8, row.cost), (9, row.cost_per_order)):
+                    sheet.write(r, column, None if value is None else float(value), money)
+                sheet.write(r, 10, row.return_on_spend, money)
+                sheet.write(r, 11, section["currency"])
+                r += 1
+    r += 1
+    for text in (section["currency_note"], section["caveat"], *section["notes"]):
+        sheet.write(r, 0, text)
+        r += 1
+    model = section["value_model"]
+    if model is None:
+        return
+    r += 1
+    sheet.write(r, 0, f"Verified order value ({section['currency']}) on the buyer's trust score (post-purchase answers, OLS)", bold)
+    sheet.write_row(r + 1, 0, VALUE_MODEL_COLUMNS, bold)
+    r += 2
+    for c in model["coefficients"]:
+        sheet.write_row(r, 0, [c["name"], _cell(c["estimate"]), _cell(c["se"]), _cell(c["ci_low"]), _cell(c["ci_high"]),
+                               _cell(c["p_value"]), model["n"], model["clusters"]])
+        r += 1
+    lines = [("r_squared", _cell(model["r_squared"])), ("standard errors", model["standard_errors"])]
+    lines += [("error", model["error"])] if model["error"] else []
+    lines += [("warning", w) for w in model["warnings"]]
+    lines += [("note", text) for text in (model["scope_note"], model["caveat"]) if text]
+    for name, value in lines:
+        sheet.write_row(r, 0, [name, value])
+        r += 1
 
 
 def _cell(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """Reports: the survey report and the creator report, self-contained HTML with SVG charts.
 
 The survey report reads an analysis run's stored results (plus the responses
-for the trust-level chart); the creator report shows one creator's audience
+for the trust-level chart, and the survey's outcomes from ``outcomes.outcome_section``); the creator report shows one creator's audience
 against the rest of their tier and never a figure about fewer than
 ``MIN_GROUP`` responses, nor two figures that could be subtracted to reveal one.
 """
@@ -22,6 +22,7 @@ from django.template.loader import render_to_string  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from surveys import readings  # noqa: E402
+from surveys.outcomes import outcome_section  # noqa: E402
 from surveys.analyses import filters_q  # noqa: E402
 from surveys.analysis import mean_ci, prepare, rate_ci  # noqa: E402
 from surveys.models import AnalysisRun, Creator, Survey  # noqa: E402
@@ -137,6 +138,7 @@ def survey_report(run: AnalysisRun) -> str:
             "variants": variants,
             "flags": flags,
             "trust_levels": trust_levels_chart(frame),
+            "outcomes": outcome_section(survey.brand, survey=survey),
             "generated": timezone.now(),
         },
     )

@@ -7,6 +7,7 @@ cookie, so the poll works inside iframes where third-party cookies are blocked.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponseRedirect, HttpRequest, HttpResponse, QueryDict
@@ -17,11 +18,12 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from surveys import collection
+from surveys import attribution, collection
+from surveys.attribution import OrderClaim, OrderRefused
 from surveys.choices import SCALE_KINDS, QuestionKind
 from surveys.collection import Client, InvalidAnswers, InvalidToken, PollUnavailable, Schema, Submission
 from surveys.embed import allow_framing, loader_script, parent_origin
-from surveys.models import CreatorLink, Question
+from surveys.models import CreatorLink, Question, Survey
 from surveys.ratelimits import retry_after
 from surveys.selectors import link_for_token
 
@@ -98,6 +100,7 @@ def _render_poll(
     error: collection.SubmissionError | None = None,
     status: int = 200,
     embed: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     survey = link.survey
     creator_name = link.creator.display_name
@@ -123,6 +126,7 @@ def _render_poll(
         "show_progress": len(questions) >= PROGRESS_FROM,
         "question_count": len(questions),
         "embed": embed,
+        **(extra or {}),
     }
     return render(request, "surveys/poll.html", context, status=status)
 
@@ -186,6 +190,58 @@ def poll_embed(request: HttpRequest, token: str) -> HttpResponse:
     return poll(request, token, embed=True)
 
 
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def purchase_poll(request: HttpRequest, brand_slug: str, survey_slug: str, embed: bool = False) -> HttpResponse:
+    """The post-purchase poll on an order confirmation page: name the creator, then answer about them."""
+    survey = attribution.purchase_survey(brand_slug, survey_slug)
+    if survey is None:
+        response = _unavailable(request, _("This poll does not exist. Please check the address."), 404)
+        return allow_framing(response, None)
+    with translation.override(survey.language):
+        response = _purchase_poll(request, survey, embed=embed)
+        response["Content-Language"] = translation.get_language()
+    return allow_framing(response, survey)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def purchase_poll_embed(request: HttpRequest, brand_slug: str, survey_slug: str) -> HttpResponse:
+    """The post-purchase poll without page chrome, for the confirmation page's iframe."""
+    return purchase_poll(request, brand_slug, survey_slug, embed=True)
+
+
+def _purchase_poll(request: HttpRequest, survey: Survey, *, embed: bool) -> HttpResponse:
+    if embed:
+        request.parent_origin = parent_origin(request.GET.get("origin"), survey)
+    try:
+        claim = attribution.read_order(survey.brand, request.GET)
+        attribution.check_unanswered(survey.brand, claim)
+        collection.check_survey_open(survey)
+    except (OrderRefused, PollUnavailable) as exc:
+        return _unavailable(request, exc.detail, exc.status, survey=survey, embed=embed)
+    order_fields = {name: request.GET[name] for name in (*attribution.PARAMS, "origin") if request.GET.get(name)}
+    handle = request.GET.get("creator", "")
+    if handle == attribution.NONE_OF_THESE:
+        return render(request, "surveys/thanks.html", {
+            "survey": survey, "brand": survey.brand, "embed": embed,
+            "message": _("Thank you! Enjoy your purchase.")})
+    creator = attribution.named_creator(survey, handle) if handle else None
+    if creator is None:
+        return render(request, "surveys/purchase_creator.html", {
+            "survey": survey, "brand": survey.brand, "embed": embed, "order_fields": order_fields,
+            "creators": attribution.named_creators(survey), "none_value": attribution.NONE_OF_THESE,
+            "error": _("Please choose one of the creators.") if handle else "",
+        }, status=400 if handle else 200)
+    link = attribution.link_for(survey, creator)
+    extra = {"change_creator_url": "?" + urlencode(order_fields)}
+    if request.method == "GET":
+        return _render_poll(request, link, preview=False, embed=embed, extra=extra)
+    return _submit(request, link, embed=embed, order=claim, extra=extra)
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, token: str) -> HttpResponse:
@@ -209,7 +265,8 @@ def embed_loader(request: HttpRequest) -> HttpResponse:
     return HttpResponse(loader_script(), content_type="text/javascript; charset=utf-8")
 
 
-def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResponse:
+def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool, order: OrderClaim | None = None,
+            extra: dict[str, Any] | None = None) -> HttpResponse:
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.POLL_MAX_BODY_BYTES:
         return _unavailable(request, _("That submission is too large."), 413, embed=embed, link=link)
     client = Client.from_meta(request.META)
@@ -230,16 +287,18 @@ def _submit(request: HttpRequest, link: CreatorLink, *, embed: bool) -> HttpResp
         if unknown:
             raise InvalidAnswers(_("The form contained fields this poll does not have."), unknown)
         result = collection.submit_response(
-            link=link, form_token=token, submission=submission, client=client, schema=schema
+            link=link, form_token=token, submission=submission, client=client, schema=schema, order=order
         )
     except InvalidAnswers as exc:
-        return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
+        return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed,
+                            extra=extra)
     except InvalidToken as exc:
         if exc.expired:
             # Keep the follower's answers and hand out a fresh token.
-            return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400, embed=embed)
+            return _render_poll(request, link, preview=preview, values=request.POST, error=exc, status=400,
+                                embed=embed, extra=extra)
         return _unavailable(request, exc.detail, exc.status, embed=embed, link=link)
-    except PollUnavailable as exc:
+    except (PollUnavailable, OrderRefused) as exc:
         return _unavailable(request, exc.detail, exc.status, survey=link.survey, embed=embed, link=link)
     survey = link.survey
     return render(

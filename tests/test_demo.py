@@ -3,6 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from surveys.demo import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
 from surveys.simulation import TRUE_SLOPES
@@ -57,7 +58,7 @@ def test_seed_demo_command_skips_a_non_empty_database_and_refuses_a_second_demo(
     assert "not loaded" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already exists"):
         call_command("seed_demo")
-    assert Response.objects.count() == 10
+    assert Response.objects.filter(survey__post_purchase=False).count() == 10
 
 
 def test_demo_info_prints_login_and_a_poll_url(capsys):
@@ -69,3 +70,22 @@ def test_demo_info_prints_login_and_a_poll_url(capsys):
     token = CreatorLink.objects.order_by("creator__display_name").first().token
     assert f"Login:    {DEMO_USERNAME} / {DEMO_PASSWORD}" in out
     assert f"http://127.0.0.1:9000/s/{token}/" in out
+    buyer_url = next(line for line in out.splitlines() if line.startswith("Buyer URL:")).split()[2]
+    assert buyer_url.startswith("http://127.0.0.1:9000/o/demo/after-purchase/?order=TRY-")
+    page = Client().get(buyer_url.removeprefix("http://127.0.0.1:9000"))
+    assert page.status_code == 200 and "Which creator led you to this purchase?" in page.content.decode()
+
+
+def test_the_demo_buyers_answers_recover_the_known_value_per_trust_point():
+    from surveys.demo import VALUE_PER_TRUST_POINT
+    from surveys.outcomes import verified_value_frame, verified_value_model
+
+    summary = seed_demo(responses=0, seed=5)
+    answers = Response.objects.filter(survey__post_purchase=True)
+    assert answers.count() > 150
+    assert not answers.filter(order=None).exists() and set(answers.values_list("source", flat=True)) == {"named"}
+    model = verified_value_model(verified_value_frame(summary.brand, currency="EUR"))
+    slope = model.coefficient("trustworthiness")
+    assert model.n == answers.count() and model.clusters > 20
+    assert slope.ci_low < VALUE_PER_TRUST_POINT < slope.ci_high
+    assert 10 < slope.estimate < 14

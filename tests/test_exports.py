@@ -37,6 +37,7 @@ from surveys.choices import AttributionSource, Construct, QuestionKind, Role
 from surveys.collection import FLAG_FIELDS, BatchRow, submit_responses
 from surveys.demo import seed_demo
 from surveys.models import AnalysisRun, Export, Question, Response
+from surveys.outcomes import CAVEAT, VALUE_CAVEAT, outcome_section
 from surveys.scoring import score_responses
 from surveys.selectors import UTM_FIELDS, question_metas
 from tests.factories import (
@@ -48,6 +49,7 @@ from tests.factories import (
     SurveyFactory,
     UserFactory,
 )
+from tests.test_outcomes import add_post_purchase_answers, ols_line, two_surveys_of_one_brand
 
 # 120 characters: longer than Stata's 80-character label limit.
 LONG_WORDING = (
@@ -425,7 +427,7 @@ def test_excel_sheets_rows_and_models_of_the_latest_run(world, tmp_path):
     reference = read_csv(csv_text(survey))
     assert exports.write_xlsx(survey, tmp_path / "r.xlsx") == len(reference)
     book = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
-    assert book.sheetnames == ["Responses", "Codebook", "Creator summary", "Models"]
+    assert book.sheetnames == ["Responses", "Codebook", "Creator summary", "Models", "Outcomes"]
     responses = sheet_frame(book["Responses"])
     assert list(responses.columns) == EXPECTED_COLUMNS == list(reference.columns)
     assert_same_data(responses, reference, what="xlsx")
@@ -463,11 +465,50 @@ def test_excel_rolls_responses_over_to_further_sheets(world, tmp_path, monkeypat
     reference = read_csv(csv_text(survey))
     exports.write_xlsx(survey, tmp_path / "r.xlsx")
     book = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
-    assert book.sheetnames == ["Responses", "Responses (2)", "Responses (3)", "Responses (4)", "Codebook", "Creator summary", "Models"]
+    assert book.sheetnames == ["Responses", "Responses (2)", "Responses (3)", "Responses (4)", "Codebook", "Creator summary", "Models", "Outcomes"]
     parts = [sheet_frame(book[name]) for name in book.sheetnames[:4]]
     assert [len(p) for p in parts] == [100, 100, 100, 12]
     assert all(list(p.columns) == EXPECTED_COLUMNS for p in parts)
     assert pd.concat(parts)["response_id"].tolist() == reference["response_id"].tolist()
+
+
+def test_excel_outcomes_sheet_holds_the_surveys_outcomes_as_numbers_and_the_verified_value_model(tmp_path):
+    world = two_surveys_of_one_brand()
+    simulated = add_post_purchase_answers(world["brand"])
+    intercept, slope, r_squared = ols_line(simulated)
+    exports.write_xlsx(world["spring"], tmp_path / "o.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "o.xlsx", read_only=True)
+    assert book.sheetnames == ["Responses", "Codebook", "Creator summary", "Models", "Outcomes"]
+    rows = list(book["Outcomes"].iter_rows(values_only=True))
+    assert rows[0] == ("level", "creator_or_tier", "tier", "clicks", "responses", "reported_purchase_rate", "verified_orders",
+                       "revenue", "cost", "cost_per_verified_order", "return_on_spend", "currency")
+    # Tiers first, then creators; spring's clicks, answers and costs only, all of the creator's verified orders.
+    assert rows[1] == ("tier", "Nano", "nano", 40, 2, 0.5, 2, 500.0, 250.0, 125.0, 2.0, "EUR")
+    assert rows[2] == ("creator", "@both", "nano", 40, 2, 0.5, 2, 500.0, 250.0, 125.0, 2.0, "EUR")
+    assert rows[3] == ("creator", "@springer", "nano", 0, 0, None, 0, 0.0, 0.0, None, None, "EUR")
+    texts = [row[0] for row in rows[4:]]
+    assert texts[:3] == [None, "Money in EUR; orders and costs in other currencies are left out.", CAVEAT]
+    head = texts.index("coefficient")
+    assert rows[4 + head][:8] == ("coefficient", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "clusters")
+    const, trust = rows[5 + head], rows[6 + head]
+    assert const[0] == "const" and const[1] == pytest.approx(intercept, rel=1e-9)
+    assert trust[0] == "trustworthiness" and trust[1] == pytest.approx(slope, rel=1e-9)
+    assert trust[1] == pytest.approx(15.0, abs=1.0)  # the simulated truth
+    assert trust[3] < 15.0 < trust[4] and trust[5] < 0.001 and trust[2] > 0
+    assert trust[6:8] == (120, 24)
+    assert rows[7 + head][:2] == ("r_squared", pytest.approx(r_squared, rel=1e-9))
+    assert ("note", VALUE_CAVEAT) in [row[:2] for row in rows]
+
+
+def test_excel_outcomes_sheet_says_when_there_is_nothing_to_show(tmp_path):
+    survey = SurveyFactory()
+    ResponseFactory(link=CreatorLinkFactory(survey=survey))
+    exports.write_xlsx(survey, tmp_path / "e.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "e.xlsx", read_only=True)["Outcomes"].iter_rows(values_only=True))
+    assert rows[1][0] == ("No clicks, and no verified orders or collaboration costs in EUR, are recorded for this survey's "
+                          "creators yet, so there are no outcomes to show.")
+    assert [row[0] for row in rows[2:]] == [None, "Money in EUR; orders and costs in other currencies are left out.", CAVEAT,
+                                           *outcome_section(survey.brand, survey=survey)["notes"]]
 
 
 # --- codebook -----------------------------------------------------------------------------------

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.template.defaultfilters import floatformat
 from django.utils.html import escape
 from scipy import stats
@@ -19,9 +22,11 @@ from surveys.choices import SurveyStatus
 from surveys.collection import BatchRow, submit_responses
 from surveys.demo import seed_demo
 from surveys.design import insert_instrument
-from surveys.models import AnalysisRun, Question, Response
+from surveys.models import AnalysisRun, ClickCount, Order, Question, Response
+from surveys.outcomes import CAVEAT, VALUE_CAVEAT
 from surveys.reports import creator_report, survey_report
-from tests.factories import CreatorFactory, SurveyFactory
+from tests.factories import CreatorFactory, CreatorLinkFactory, SurveyFactory
+from tests.test_outcomes import add_post_purchase_answers, ols_line
 
 MICRO, MACRO = 25_000, 500_000  # followers: micro and macro tier with the default thresholds
 
@@ -293,3 +298,83 @@ def test_the_report_compares_with_the_other_creators_never_the_whole_tier(survey
     row = row_html(html, "Bought because of you")
     assert re.findall(r"<td>([0-9.]+) \(", row)[1] == floatformat(np.mean(bought_theirs), 2)
     assert floatformat(np.mean(bought_mine + bought_theirs), 2) not in html
+
+
+# --- the outcomes section of the survey report ---------------------------------------------------
+
+
+def finished_run(survey) -> AnalysisRun:
+    run = request_analysis(survey)
+    assert run.status == AnalysisRun.Status.SUCCEEDED, run.error
+    return run
+
+
+def outcomes_part(html: str) -> str:
+    return html[html.index('<h2 id="outcomes">Outcomes</h2>'):html.index("</section>")]
+
+
+def outcome_row(html: str, label: str) -> str:
+    match = re.search(rf'<tr><th scope="row">{re.escape(label)}</th>.*?</tr>', html, re.DOTALL)
+    assert match, label
+    return match.group(0)
+
+
+def test_the_report_ends_with_the_outcomes_of_the_surveys_creators(survey):
+    paid = audience(survey, MICRO, own_rows(12))  # 5 of 12 say they bought
+    unpaid = audience(survey, MICRO, other_rows(12, (3, 4)))  # 3 of 12 say they bought
+    link = CreatorLinkFactory(survey=survey, creator=paid.creator, fee=Decimal("200"), product_cost=Decimal("50"), currency="EUR")
+    ClickCount.objects.create(link=link, day=date(2026, 5, 1), clicks=80)
+    for n, amount in enumerate(("150", "350")):
+        Order.objects.create(brand=survey.brand, order_id=f"R-{n}", placed_at=timezone.now(), amount=Decimal(amount),
+                             currency="EUR", creator=paid.creator)
+    # Another campaign of the brand: its clicks and costs are not this survey's.
+    other_link = CreatorLinkFactory(survey=SurveyFactory(brand=survey.brand), creator=paid.creator, fee=Decimal("900"), currency="EUR")
+    ClickCount.objects.create(link=other_link, day=date(2026, 5, 1), clicks=1000)
+
+    html = survey_report(finished_run(survey))
+    part = outcomes_part(html)
+    assert html.index("<h3>Reliability of the scales</h3>") < html.index('<h2 id="outcomes">Outcomes</h2>')
+    assert "Money in EUR; orders and costs in other currencies are left out." in part
+    assert "<caption>Outcomes per tier (EUR)</caption>" in part and "<caption>Outcomes per creator (EUR)</caption>" in part
+    assert '<th scope="col">cost per verified order</th><th scope="col">return on spend</th>' in part
+    assert outcome_row(part, f"@{paid.creator.handle}") == (
+        f'<tr><th scope="row">@{paid.creator.handle}</th><td>micro</td><td>80</td><td>12</td>'
+        '<td>42 % <span class="muted">(5 of 12)</span></td><td>2</td><td>500.00</td><td>250.00</td><td>125.00</td><td>2.00×</td></tr>')
+    assert outcome_row(part, f"@{unpaid.creator.handle}") == (
+        f'<tr><th scope="row">@{unpaid.creator.handle}</th><td>micro</td><td>0</td><td>12</td>'
+        '<td>25 % <span class="muted">(3 of 12)</span></td><td>0</td><td>0.00</td><td>0.00</td><td>—</td><td>—</td></tr>')
+    assert outcome_row(part, "Micro") == (
+        '<tr><th scope="row">Micro</th><td>80</td><td>24</td><td>33 % <span class="muted">(8 of 24)</span></td>'
+        '<td>2</td><td>500.00</td><td>250.00</td><td>125.00</td><td>2.00×</td></tr>')
+    assert escape(CAVEAT) in part
+    assert escape("Verified orders are all of the brand's orders credited to these creators, whichever campaign") in part
+    assert "Order value and the buyer" not in part  # no post-purchase answers in this brand
+
+
+def test_the_report_shows_the_verified_value_model_when_the_brand_has_post_purchase_answers(survey):
+    audience(survey, MICRO, own_rows(12))
+    audience(survey, MICRO, other_rows(12, (3, 4)))
+    simulated = add_post_purchase_answers(survey.brand)
+    _, slope, r_squared = ols_line(simulated)
+    assert slope == pytest.approx(15.0, abs=1.0)  # the simulated truth
+
+    html = survey_report(finished_run(survey))
+    part = outcomes_part(html)
+    assert "<h3>Order value and the buyer's trust (post-purchase answers)</h3>" in part
+    assert f"Each extra point of trust goes with {slope:.2f} EUR more per verified order (95% CI " in part
+    assert f'<tr><th scope="row">trust (per scale point)</th><td>{slope:.2f}</td>' in part
+    assert f"n = 120 buyers, 24 creators; R² = {r_squared:.3f}; cluster-robust by creator" in part
+    assert escape(VALUE_CAVEAT) in part
+    assert escape("This model uses every post-purchase answer the brand has, about any creator, not only this survey's.") in part
+    assert "@pp3_" not in part  # the buyers' creators have no link to this survey: not in its table
+    # Their verified orders are there, but no clicks or costs of this survey's creators: one sentence, no tables.
+    assert escape("No clicks, and no verified orders or collaboration costs in EUR, are recorded for this survey's "
+                  "creators yet, so there are no outcomes to show.") in part
+    assert "<caption>Outcomes per creator" not in part
+
+
+def test_the_demo_report_has_an_accessible_outcomes_section(demo_run):
+    part = outcomes_part(demo_run["html"])
+    assert part.count("<caption>") == 3  # per tier, per creator, the verified-value model
+    assert part.count("<thead>") == 3 and '<th scope="row">Celebrity</th>' in part
+    assert "Each extra point of trust goes with" in part

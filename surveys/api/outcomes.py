@@ -68,7 +68,7 @@ class OrderViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
 
 
 class OutcomeViewSet(viewsets.ViewSet):
-    """The outcome table of one brand: per creator and per tier, with the caveat on reported against verified."""
+    """The outcome table of one brand per creator and per tier, the caveat, and the verified-value model (or null)."""
 
     authentication_classes = BrandScopedViewSet.authentication_classes
     permission_classes = [BrandRolePermission]
@@ -85,7 +85,5 @@ class OutcomeViewSet(viewsets.ViewSet):
         currency = (request.query_params.get("currency") or outcomes.main_currency(brand)).upper()
         if not (len(currency) == 3 and currency.isalpha()):
             raise ValidationError({"currency": ["A three-letter ISO code, e.g. EUR."]})
-        creators, tiers = outcomes.outcome_table(outcomes.outcome_rows(brand, currency=currency))
-        body: dict[str, Any] = {"brand": brand.pk, "currency": currency, "creators": [r.as_dict() for r in creators],
-                                "tiers": [r.as_dict() for r in tiers], "caveat": outcomes.CAVEAT}
+        body: dict[str, Any] = {"brand": brand.pk, **outcomes.section_data(outcomes.outcome_section(brand, currency=currency))}
         return ApiResponse(body)

@@ -532,13 +532,15 @@ class LinkViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
 
 class ResponseSerializer(serializers.ModelSerializer):
     creator_handle = serializers.CharField(source="creator.handle", read_only=True)
+    order_id = serializers.CharField(source="order.order_id", read_only=True, default=None, allow_null=True,
+                                     help_text="The shop's order id of a post-purchase answer.")
 
     class Meta:
         model = Response
         # Never the respondent hash or the form token.
         fields = ["id", "survey", "creator", "creator_handle", "link", "source", "creator_tier", "creator_followers",
                   "submitted_at", "completion_seconds", "answers", "not_asked", "utm", "flag_honeypot", "flag_speeder",
-                  "flag_straightliner", "flag_attention", "flag_duplicate", "is_test", "external_id"]
+                  "flag_straightliner", "flag_attention", "flag_duplicate", "is_test", "external_id", "order_id"]
 
 
 class ResponseCursor(CursorPagination):
@@ -557,7 +559,7 @@ class ResponseViewSet(BrandScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     brand_path = "survey__brand"
 
     def get_queryset(self) -> QuerySet[Response]:
-        queryset = self.scoped(Response.objects.select_related("creator", "survey__brand"))
+        queryset = self.scoped(Response.objects.select_related("creator", "survey__brand", "order"))
         params = self.request.query_params
         errors: dict[str, list[str]] = {}
         for field in ("survey", "creator"):

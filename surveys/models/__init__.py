@@ -63,6 +63,10 @@ class Brand(models.Model):
     tier_celebrity_min = models.PositiveIntegerField(
         "celebrity tier from", default=1_000_000, help_text="Fewest followers of a celebrity."
     )
+    # Signs the order id and amount the brand's shop puts in a post-purchase poll's address (surveys.attribution).
+    order_secret = models.CharField(
+        max_length=80, blank=True, editable=False, help_text="Signs post-purchase poll addresses; shown once."
+    )
     created_at = models.DateTimeField(default=_now, editable=False)
 
     class Meta:
@@ -204,6 +208,12 @@ class Survey(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Days to keep respondent hashes (duplicate detection) before erasing them.",
     )
+    post_purchase = models.BooleanField(
+        "post-purchase poll",
+        default=False,
+        help_text="Answered by buyers on the shop's order confirmation page, who name the creator that led them "
+        "to buy; not through creator links.",
+    )
     launched_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=_now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -262,6 +272,12 @@ class Survey(models.Model):
                 errors["status"] = (
                     "This survey has responses, so it cannot go back to draft; close it instead."
                 )
+        if self.pk and Survey.objects.filter(pk=self.pk).exclude(post_purchase=self.post_purchase).exists() \
+                and self.responses.exists():
+            errors["post_purchase"] = (
+                "This survey has responses, so it cannot switch between a follower poll and a post-purchase poll; "
+                "duplicate it instead."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -589,6 +605,10 @@ class Response(models.Model):
     # Exactly-once key: the form token's nonce, or a key derived from an imported row.
     form_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     external_id = models.CharField(max_length=100, blank=True, help_text="Id given by an imported file.")
+    # A post-purchase answer's order, signed by the brand's shop: one answer per order.
+    order = models.OneToOneField(
+        "surveys.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="post_purchase_response"
+    )
     # Keyed hash (HMAC) of client address and user agent; erased after the retention period.
     respondent_hash = models.CharField(max_length=64, blank=True)
 

@@ -21,11 +21,17 @@ class ClickCount(models.Model):
 
 
 class Order(models.Model):
-    """A sale from the brand's shop, attributed to a creator by promo code or UTM value (never guessed)."""
+    """A sale from the brand's shop, attributed to a creator by promo code or UTM value (never guessed).
+
+    An order that first arrives through a post-purchase poll is stored from the
+    shop's signed confirmation (id, amount, currency) and, when it carries no
+    code, attributed to the creator the buyer named.
+    """
 
     class Attribution(models.TextChoices):
         PROMO_CODE = "promo_code", "Promo code"
         UTM = "utm", "UTM value"
+        NAMED = "named", "Named by the buyer"
         NONE = "none", "Not attributed"
 
     brand = models.ForeignKey("surveys.Brand", on_delete=models.CASCADE, related_name="orders")

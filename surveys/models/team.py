@@ -56,6 +56,7 @@ class AuditEvent(models.Model):
         ROLE_CHANGED = "role_changed", "Role changed"
         REMOVED = "removed", "Removed"
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
+        ORDER_SECRET_ROTATED = "order_secret", "Order signing secret rotated"
 
     brand = models.ForeignKey("surveys.Brand", on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

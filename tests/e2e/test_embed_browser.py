@@ -183,3 +183,42 @@ def test_the_loader_is_small_and_briefly_cached(live_server):
         assert reply.headers["Content-Encoding"] == "gzip"
         assert reply.headers["Content-Type"].startswith("text/javascript")
     assert len(body) <= 3 * 1024
+
+
+def test_a_buyer_answers_the_post_purchase_poll_on_the_shops_confirmation_page(cookie_blocking_page, host_site, live_server, settings):
+    """The shop signs the order into the loader's data attributes; the buyer names a creator inside the iframe."""
+    import time
+
+    from surveys import attribution
+    from surveys.choices import Construct
+    from surveys.models import Order
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    survey = SurveyFactory(status="live", post_purchase=True, slug="after-purchase", thank_you_text="Thanks, enjoy it!")
+    insert_instrument(survey, "ohanian_1990", constructs={Construct.TRUSTWORTHINESS})
+    secret = attribution.rotate_order_secret(survey.brand)
+    for name in ("Ava Bloom", "Noah Trail"):
+        CreatorFactory(brand=survey.brand, display_name=name)
+    t = int(time.time())
+    sig = attribution.order_signature(secret, order_id="A-1001", amount="59.90", currency="EUR", timestamp=t)
+    snippet = (f'<div data-trustpoll-purchase="{survey.brand.slug}/{survey.slug}" data-order="A-1001" data-amount="59.90" '
+               f'data-currency="EUR" data-t="{t}" data-sig="{sig}"></div><script async src="{live_server.url}/embed.js"></script>')
+    page = cookie_blocking_page(320)
+    page.goto(host_site.page("/thank-you", snippet))
+
+    frame = poll_frame(page)
+    frame.get_by_label("Noah Trail").check()
+    frame.get_by_role("button", name="Continue").click()
+    frame.get_by_text("Noah Trail").first.wait_for()
+    frame = poll_frame(page)
+    for fieldset in frame.locator("fieldset.question").all():
+        fieldset.locator("input[type=radio]").nth(5).check()
+    frame.get_by_role("button", name="Send my answers").click()
+    frame.get_by_text("Thanks, enjoy it!").wait_for()
+    assert_fits(page, poll_frame(page))
+
+    response = Response.objects.get()
+    assert response.creator.display_name == "Noah Trail"
+    assert response.source == "named"
+    assert (response.order.order_id, str(response.order.amount), response.order.attribution) == ("A-1001", "59.90", Order.Attribution.NAMED)
+    assert response.answers == {f"tru_{n}": 6 for n in range(1, 6)}  # the sixth point of each item, as stored

@@ -1,12 +1,12 @@
 """Print a brand's campaign outcomes per creator and per tier."""
 
-import json
+from json import dumps
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from surveys.models import Brand
-from surveys.outcomes import CAVEAT, main_currency, outcome_rows, outcome_table
+from surveys.outcomes import outcome_section, section_data
 
 
 def _fmt(value: Any, pattern: str = "{}") -> str:
@@ -25,11 +25,10 @@ class Command(BaseCommand):
         found = Brand.objects.filter(slug=brand).first()
         if found is None:
             raise CommandError(f"No brand with slug “{brand}”.")
-        currency = (currency or main_currency(found)).upper()
-        creators, tiers = outcome_table(outcome_rows(found, currency=currency))
+        section = outcome_section(found, currency=currency)
+        currency, creators, tiers = section["currency"], section["creators"], section["tiers"]
         if json:
-            self.stdout.write(__import__("json").dumps({"currency": currency, "creators": [r.as_dict() for r in creators],
-                                                        "tiers": [r.as_dict() for r in tiers], "caveat": CAVEAT}, indent=2))
+            self.stdout.write(dumps(section_data(section), indent=2))
             return
         header = f"{'':<24}{'tier':<10}{'clicks':>7}{'resp.':>7}{'reported':>9}{'orders':>7}{'revenue':>11}{'cost':>10}{'per order':>10}{'return':>7}"
         self.stdout.write(f"Outcomes of {found.name} ({currency})\n{header}")
@@ -38,4 +37,11 @@ class Command(BaseCommand):
                 f"{row.label[:23]:<24}{row.tier:<10}{row.clicks:>7}{row.responses:>7}"
                 f"{_fmt(row.reported_purchase_rate, '{:.0%}'):>9}{row.orders:>7}{row.revenue:>11}{row.cost:>10}"
                 f"{_fmt(row.cost_per_order):>10}{_fmt(row.return_on_spend, '{:.1f}×'):>7}")
-        self.stdout.write("\n" + CAVEAT)
+        self.stdout.write("\n" + section["caveat"])
+        model = section["value_model"]
+        if model is not None:
+            self.stdout.write("\nVerified value model (post-purchase answers): "
+                              + (model["reading"] or model["error"] or "no estimate"))
+            for warning in model["warnings"]:
+                self.stdout.write(f"  warning: {warning}")
+            self.stdout.write(model["caveat"])

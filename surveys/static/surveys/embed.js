@@ -1,4 +1,6 @@
-/* TrustPoll embed loader: <div data-trustpoll="TOKEN" [data-mode="popup" data-label="…"]></div> */
+/* TrustPoll embed loader: <div data-trustpoll="TOKEN" [data-mode="popup" data-label="…"]></div>
+   or, on an order confirmation page, <div data-trustpoll-purchase="BRAND/SURVEY" data-order="…" data-amount="…"
+   data-currency="…" data-t="…" data-sig="…"></div> (signed by the shop's server). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -15,9 +17,19 @@
     });
     return url.href;
   }
-  function frame(token, title) {
+  function purchaseUrl(div) {
+    var path = (div.getAttribute("data-trustpoll-purchase") || "").split("/");
+    if (path.length !== 2) { return null; }
+    var url = new URL(base + "/o/" + encodeURIComponent(path[0]) + "/" + encodeURIComponent(path[1]) + "/embed/");
+    ["order", "amount", "currency", "t", "sig"].forEach(function (key) {
+      url.searchParams.set(key, div.getAttribute("data-" + key) || "");
+    });
+    url.searchParams.set("origin", location.origin);
+    return url.href;
+  }
+  function frame(src, title) {
     var f = document.createElement("iframe");
-    f.src = pollUrl(token);
+    f.src = src;
     f.title = title;
     f.setAttribute("scrolling", "no");
     f.style.cssText = "display:block;width:100%;height:480px;border:0;overflow:hidden";
@@ -40,7 +52,7 @@
     dialog.appendChild(close);
     var f = null;
     button.addEventListener("click", function () {
-      if (!f) { f = frame(token, button.textContent); dialog.appendChild(f); }
+      if (!f) { f = frame(pollUrl(token), button.textContent); dialog.appendChild(f); }
       dialog.showModal();
     });
     div.appendChild(button);
@@ -50,9 +62,15 @@
     if (div.getAttribute("data-trustpoll-mounted")) { return; }
     div.setAttribute("data-trustpoll-mounted", "1");
     var token = div.getAttribute("data-trustpoll");
+    var title = div.getAttribute("data-title") || "Poll";
+    if (div.hasAttribute("data-trustpoll-purchase")) {
+      var src = purchaseUrl(div);
+      if (src) { div.appendChild(frame(src, title)); }
+      return;
+    }
     if (!token) { return; }
     if (div.getAttribute("data-mode") === "popup") { popup(div, token); }
-    else { div.appendChild(frame(token, div.getAttribute("data-title") || "Poll")); }
+    else { div.appendChild(frame(pollUrl(token), title)); }
   }
   window.addEventListener("message", function (event) {
     if (event.origin !== base || !event.data) { return; }
@@ -67,6 +85,6 @@
       }
     }
   });
-  function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-trustpoll]"), mount); }
+  function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-trustpoll],[data-trustpoll-purchase]"), mount); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", mountAll); } else { mountAll(); }
 })();
