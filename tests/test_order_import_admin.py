@@ -17,7 +17,8 @@ from surveys.admin_order_import import SALT
 from surveys.choices import Role
 from surveys.models import Order
 from surveys.orders import apply_orders, plan_orders
-from tests.factories import CreatorFactory, CreatorLinkFactory, MembershipFactory, SurveyFactory, UserFactory
+from tests.test_orders import shop  # noqa: F401 - the same brand, creators and codes
+from tests.factories import MembershipFactory, UserFactory
 
 IMPORT_PAGE = "admin:surveys_order_import"
 CHANGELIST = "admin:surveys_order_changelist"
@@ -30,23 +31,6 @@ CSV = (
     + "1004,2026-11-21,10,EUR,NOPE,\n"
     + "1005,2026-11-21,10,EUR,,shared\n"
 )
-
-
-@pytest.fixture
-def shop(two_brands):
-    """Brand A with @ava (AVA10, utm ava_ig) and @max (MAX15); "shared" is the UTM campaign of @max and @creator_a."""
-    brand = two_brands["a"]["brand"]
-    ava = CreatorFactory(brand=brand, handle="ava")
-    max_ = CreatorFactory(brand=brand, handle="max")
-    survey = SurveyFactory(brand=brand)
-    CreatorLinkFactory(survey=survey, creator=ava, promo_code="AVA10", utm_source="ava_ig")
-    CreatorLinkFactory(survey=survey, creator=max_, promo_code="MAX15", utm_campaign="shared")
-    two_brands["a"]["link"].utm_campaign = "shared"
-    two_brands["a"]["link"].save()
-    # Brand B uses AVA10 too: never attributed across brands.
-    brand_b = two_brands["b"]["brand"]
-    CreatorLinkFactory(survey=two_brands["b"]["survey"], creator=CreatorFactory(brand=brand_b), promo_code="AVA10")
-    return {"brand": brand, "ava": ava, "max": max_}
 
 
 def upload(text: str) -> SimpleUploadedFile:
