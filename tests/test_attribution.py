@@ -457,3 +457,16 @@ def test_the_api_and_the_command_carry_the_verified_value_model(client, shop):
     assert model["slope"]["estimate"] == pytest.approx(20.0)  # the survey's trust score is the one item: 20 EUR a point
     assert json.loads(out.getvalue())["verified_value_model"]["slope"]["estimate"] == pytest.approx(20.0)
     assert any("cluster" in warning for warning in model["warnings"])
+
+
+def test_a_german_post_purchase_poll_speaks_german(client, shop):
+    shop["survey"].language = "de"
+    shop["survey"].save()
+
+    first = client.get(f"{PATH}?{signed()}").content.decode()
+    poll = client.get(f"{PATH}?{signed()}&creator=jamierivers").content.decode()
+    forged = client.get(f"{PATH}?{signed(secret='ordsec_other')}").content.decode()
+
+    assert "Wer hat Sie zu diesem Kauf gebracht?" in first and "Weiter" in first
+    assert "Jemand anderen wählen" in poll and "Antworten senden" in poll
+    assert "Diese Umfrage-Adresse ist ungültig." in forged
