@@ -478,6 +478,13 @@ def median_completion_seconds(survey_id: int) -> float | None:
     return median or None
 
 
+def _median_for(survey: Survey) -> float | None:
+    """Return the survey's median completion time: carried in a cached link's entry (at most a minute old), else read."""
+    if "_trustpoll_median" in survey.__dict__:
+        return survey.__dict__["_trustpoll_median"]
+    return median_completion_seconds(survey.pk)
+
+
 # --- storing --------------------------------------------------------------------------------
 
 
@@ -565,7 +572,7 @@ def submit_response(
         schema,
         clean,
         completion_seconds=seconds,
-        median_seconds=median_completion_seconds(link.survey_id),
+        median_seconds=_median_for(link.survey),
         honeypot=submission.honeypot,
         duplicate=duplicate,
     )

@@ -15,7 +15,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from surveys import caching
-from surveys.collection import FLAG_FIELDS, survey_schema
+from surveys.collection import FLAG_FIELDS, median_completion_seconds, survey_schema
 from surveys.models import CreatorLink, Response, Survey
 from surveys.scoring import QuestionMeta
 
@@ -50,7 +50,9 @@ def link_for_token(token: str) -> CreatorLink | None:
 
 
 def _attach_schema(link: CreatorLink) -> None:
+    # Carried in the same cache entry, so a submission reads neither from the cache on its own.
     link.survey.__dict__["_trustpoll_schema"] = survey_schema(link.survey)
+    link.survey.__dict__["_trustpoll_median"] = median_completion_seconds(link.survey_id)
 
 
 def _load_link(token: str) -> CreatorLink | None:
