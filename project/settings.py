@@ -87,6 +87,9 @@ MIDDLEWARE = [
     "surveys.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# Admin messages live in the session, not in a cookie: some carry a signing secret shown once.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 ASGI_APPLICATION = "project.asgi.application"

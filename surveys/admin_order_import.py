@@ -41,14 +41,16 @@ def forecast_orders(plan: OrdersPlan) -> OrdersResult:
 
 
 def _preview(plan: OrdersPlan) -> dict[str, Any]:
+    # The forecast's list, not the plan's: an order a buyer already credited in the post-purchase poll stays credited.
+    result = forecast_orders(plan) if plan.ok else None
+    unattributed = result.unattributed if result is not None else plan.unattributed
     context: dict[str, Any] = {
         "rows": _rows_context(plan, plan.rows[:FIRST_ROWS]),
         "rows_hidden": max(0, len(plan.rows) - FIRST_ROWS),
-        "unattributed": _unattributed_context(plan),
-        "unattributed_hidden": max(0, len(plan.unattributed) - PREVIEW_ROWS),
+        "unattributed": _unattributed_context(plan, unattributed),
+        "unattributed_hidden": max(0, len(unattributed) - PREVIEW_ROWS),
     }
-    if plan.ok:
-        result = forecast_orders(plan)
+    if result is not None:
         context["counts"] = [("create", "new", result.created), ("update", "to update", result.updated),
                              ("unchanged", "unchanged", result.unchanged),
                              ("unattributed", "left unattributed", len(result.unattributed))]
@@ -77,10 +79,10 @@ def _rows_context(plan: OrdersPlan, rows: list[dict[str, Any]]) -> list[dict[str
     ]
 
 
-def _unattributed_context(plan: OrdersPlan) -> list[dict[str, Any]]:
+def _unattributed_context(plan: OrdersPlan, unattributed: dict[str, str]) -> list[dict[str, Any]]:
     row_of = {r["order_id"]: r["row"] for r in plan.rows}
     return [{"row": row_of.get(order_id, "—"), "order_id": order_id, "why": why}
-            for order_id, why in list(plan.unattributed.items())[:PREVIEW_ROWS]]
+            for order_id, why in list(unattributed.items())[:PREVIEW_ROWS]]
 
 
 def _done(brand: Brand, result: OrdersResult) -> str:

@@ -46,11 +46,11 @@ from surveys.models import AuditEvent, Brand, Creator, CreatorLink, Order, Respo
 PARAMS = ("order", "amount", "currency", "t", "sig")
 ORDER_MAX_AGE = timedelta(days=30)  # an order confirmation is answered soon after; a leaked address stops working
 FUTURE_SKEW = timedelta(minutes=5)  # clocks of the shop and of TrustPoll may disagree a little
-NONE_OF_THESE = "none"
+NONE_OF_THESE = "-"  # no handle can be a lone hyphen
 _ORDER_ID = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII without spaces: no separator can be smuggled in
 _AMOUNT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_TIMESTAMP = re.compile(r"[0-9]{1,11}")  # Unix seconds, well past any real date and within datetime's range
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -187,5 +187,5 @@ def attach_order(link: CreatorLink, claim: OrderClaim) -> Order:
                   "creator": link.creator, "attribution": Order.Attribution.NAMED})
     if not created and order.creator_id is None:
         order.creator, order.attribution = link.creator, Order.Attribution.NAMED
-        order.save(update_fields=["creator", "attribution", "imported_at"])
+        order.save(update_fields=["creator", "attribution"])  # not imported_at: nothing was imported
     return order

@@ -479,7 +479,11 @@ def median_completion_seconds(survey_id: int) -> float | None:
 
 
 def _median_for(survey: Survey) -> float | None:
-    """Return the survey's median completion time: carried in a cached link's entry (at most a minute old), else read."""
+    """Return the survey's median completion time: carried in a cached link's entry, else read.
+
+    The median is itself cached for five minutes and the link entry for one, so it can be six minutes old:
+    plenty for a speeder threshold that moves with hundreds of responses.
+    """
     if "_trustpoll_median" in survey.__dict__:
         return survey.__dict__["_trustpoll_median"]
     return median_completion_seconds(survey.pk)

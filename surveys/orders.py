@@ -172,6 +172,7 @@ def apply_orders(plan: OrdersPlan) -> OrdersResult:
     new: list[Order] = []
     changed: list[Order] = []
     unchanged = 0
+    unattributed = dict(plan.unattributed)
     with transaction.atomic():
         existing: dict[str, Order] = {}
         ids = [r["order_id"] for r in plan.rows]
@@ -183,6 +184,7 @@ def apply_orders(plan: OrdersPlan) -> OrdersResult:
             if order is not None and row["attribution"] == Order.Attribution.NONE and order.attribution == Order.Attribution.NAMED:
                 # The buyer named a creator in the post-purchase poll; a row without a code does not undo that.
                 row = {**row, "creator_id": order.creator_id, "attribution": order.attribution}
+                unattributed.pop(row["order_id"], None)
             if order is None:
                 new.append(Order(brand=plan.brand, **{k: row[k] for k in ("order_id", *fields)}))
             elif any(getattr(order, k) != row[k] for k in fields):
@@ -196,4 +198,4 @@ def apply_orders(plan: OrdersPlan) -> OrdersResult:
         Order.objects.bulk_create(new, batch_size=1000)
         Order.objects.bulk_update(changed, [*fields, "imported_at"], batch_size=1000)
     created, updated = len(new), len(changed)
-    return OrdersResult(created, updated, unchanged, plan.unattributed)
+    return OrdersResult(created, updated, unchanged, unattributed)

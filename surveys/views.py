@@ -221,7 +221,9 @@ def _purchase_poll(request: HttpRequest, survey: Survey, *, embed: bool) -> Http
         request.parent_origin = parent_origin(request.GET.get("origin"), survey)
     try:
         claim = attribution.read_order(survey.brand, request.GET)
-        attribution.check_unanswered(survey.brand, claim)
+        if request.method == "GET":
+            # A POST is decided by submit_response: a resent form gets its thank-you again, another form a 409.
+            attribution.check_unanswered(survey.brand, claim)
         collection.check_survey_open(survey)
     except (OrderRefused, PollUnavailable) as exc:
         return _unavailable(request, exc.detail, exc.status, survey=survey, embed=embed)

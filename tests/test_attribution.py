@@ -99,7 +99,7 @@ def test_a_buyer_names_a_creator_and_the_answer_is_linked_to_the_verified_order(
     assert "Which creator led you to this purchase?" in html
     assert 'value="jamierivers"' in html and "Jamie Rivers" in html and 'value="ola"' in html
     assert "Gone Away" not in html, "inactive creators are not offered"
-    assert 'value="none"' in html
+    assert 'value="-"' in html
     for name in ("order", "amount", "currency", "t", "sig"):
         assert re.search(rf'<input type="hidden" name="{name}" value="[^"]+">', html), name
     assert not first.cookies
@@ -137,7 +137,7 @@ def test_the_embedded_variant_may_be_framed_by_the_shop(client, shop):
 
 
 def test_none_of_these_thanks_the_buyer_and_stores_nothing(client, shop):
-    page = client.get(f"{PATH}?{signed()}&creator=none")
+    page = client.get(f"{PATH}?{signed()}&creator=-")
 
     assert page.status_code == 200
     assert "Thank you! Enjoy your purchase." in page.content.decode()
@@ -281,8 +281,8 @@ def test_a_fresh_signature_for_an_answered_order_is_refused_too(client, shop):
 def test_two_tabs_open_before_either_answers_store_one_answer(client, shop):
     query = signed()
     tokens = []
-    for _ in range(2):
-        page = client.get(f"{PATH}?{query}&creator=jamierivers")
+    for handle in ("jamierivers", "ola"):  # the buyer hesitated between two creators, one tab each
+        page = client.get(f"{PATH}?{query}&creator={handle}")
         tokens.append(FORM_TOKEN_RE.search(page.content.decode()).group(1))
 
     first = client.post(f"{PATH}?{query}&creator=jamierivers", {"form_token": tokens[0], **answers()})
@@ -470,3 +470,45 @@ def test_a_german_post_purchase_poll_speaks_german(client, shop):
     assert "Wer hat Sie zu diesem Kauf gebracht?" in first and "Weiter" in first
     assert "Jemand anderen wählen" in poll and "Antworten senden" in poll
     assert "Diese Umfrage-Adresse ist ungültig." in forged
+
+
+def test_a_resent_form_gets_its_thank_you_again_and_stores_once(client, shop):
+    query = signed()
+    page = client.get(f"{PATH}?{query}&creator=jamierivers")
+    form = {"form_token": FORM_TOKEN_RE.search(page.content.decode()).group(1), **answers()}
+
+    first = client.post(f"{PATH}?{query}&creator=jamierivers", form)
+    again = client.post(f"{PATH}?{query}&creator=jamierivers", form)  # a double tap, or a reply lost on the way
+
+    assert first.status_code == again.status_code == 200
+    assert "Thank you, your answers about Jamie Rivers help us." in again.content.decode()
+    assert Response.objects.count() == 1
+
+
+def test_a_timestamp_beyond_any_date_is_refused_not_a_crash(client, shop):
+    t = 10**11 + 5  # twelve digits: past year 5000
+    sig = attribution.order_signature(SECRET, order_id="A-1", amount="5.00", currency="EUR", timestamp=t)
+    query = urlencode({"order": "A-1", "amount": "5.00", "currency": "EUR", "t": t, "sig": sig})
+
+    assert client.get(f"{PATH}?{query}").status_code == 403
+
+
+def test_an_order_a_buyer_credited_is_not_reported_unattributed_by_a_later_import(client, shop):
+    assert answer(client, signed(), handle="ola").status_code == 200
+
+    result = apply_orders(plan_orders(shop["brand"], "order_id,placed_at,amount,currency,promo_code\nA-1001,2026-11-20,59.90,EUR,NOPE\n"))
+
+    assert result.unattributed == {}
+    assert Order.objects.get().attribution == Order.Attribution.NAMED
+
+
+def test_the_secret_shown_once_never_travels_in_a_cookie(shop):
+    owner = _member(shop["brand"], "owner")
+
+    reply = owner.post("/admin/surveys/brand/", {"action": "rotate_order_secret", "_selected_action": [shop["brand"].pk],
+                                                 "index": "0"})
+
+    shop["brand"].refresh_from_db()
+    assert reply.status_code == 302
+    assert all(shop["brand"].order_secret not in morsel.value for morsel in reply.cookies.values())
+    assert shop["brand"].order_secret in owner.get(reply["Location"]).content.decode()
