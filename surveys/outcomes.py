@@ -144,10 +144,11 @@ def main_currency(brand: Brand) -> str:
 
 
 def _most_used_currency(links: QuerySet[CreatorLink], orders: QuerySet[Order]) -> str:
+    # Counted by the database: every report and export asks, and a brand may have many thousands of orders.
     counts: dict[str, int] = {}
-    for code in list(links.exclude(currency="").values_list("currency", flat=True)) + \
-            list(orders.values_list("currency", flat=True)):
-        counts[code] = counts.get(code, 0) + 1
+    for rows in (links.exclude(currency=""), orders):
+        for code, n in rows.order_by().values("currency").annotate(n=Count("pk")).values_list("currency", "n"):
+            counts[code] = counts.get(code, 0) + n
     return max(counts, key=counts.get) if counts else "EUR"
 
 
