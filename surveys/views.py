@@ -230,9 +230,10 @@ def _purchase_poll(request: HttpRequest, survey: Survey, *, embed: bool) -> Http
     order_fields = {name: request.GET[name] for name in (*attribution.PARAMS, "origin") if request.GET.get(name)}
     handle = request.GET.get("creator", "")
     if handle == attribution.NONE_OF_THESE:
-        return render(request, "surveys/thanks.html", {
-            "survey": survey, "brand": survey.brand, "embed": embed,
-            "message": _("Thank you! Enjoy your purchase.")})
+        return HttpResponse(_thanks_page(
+            translation.get_language(), title=survey.title, brand_name=survey.brand.name,
+            privacy_url=survey.effective_privacy_notice_url, message=_("Thank you! Enjoy your purchase."),
+            preview=False, embed=embed, parent_origin=getattr(request, "parent_origin", ""), token=""))
     creator = attribution.named_creator(survey, handle) if handle else None
     if creator is None:
         return render(request, "surveys/purchase_creator.html", {
